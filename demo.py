@@ -1,0 +1,346 @@
+"""CNN Explainability Demo: the Gradio app. This file only wires the UI to ``webapp/``.
+
+    python demo.py                  # local server on the shipped models, training allowed
+    python demo.py --share          # public link for the class (training off)
+    python demo.py --share --allow-training
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import threading
+import time
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the classroom
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gradio as gr  # noqa: E402
+
+from explainers import ModelManager, TrainingBusyError  # noqa: E402
+from explainers.datasets import DATASETS, DataUnavailableError, dataset_info  # noqa: E402
+from explainers.model_store import ModelFileError  # noqa: E402
+from explainers.preprocessing import InputImageError  # noqa: E402
+from webapp import notes  # noqa: E402
+from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_map_picture, weight_pictures  # noqa: E402
+from webapp.grad_cam_view import (PREDICTED, Explanation, deeper_views, explain_image, explain_sketch,  # noqa: E402
+                                  explain_test_image, explain_upload, parse_target, test_choices)
+from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximize_picture  # noqa: E402
+from webapp.model_card import model_card  # noqa: E402
+from webapp.policy import NotAllowedError, ServerPolicy  # noqa: E402
+from webapp.served import ServedExplainers  # noqa: E402
+from webapp.training_view import TrainingSupervisor, follow, parse_request  # noqa: E402
+
+USER_ERRORS = (ValueError, InputImageError, NotAllowedError, TrainingBusyError, ModelFileError, DataUnavailableError)
+LIGHT = dict(concurrency_id="light", concurrency_limit=2, show_progress="hidden")  # per-stroke events
+HEAVY = dict(concurrency_id="heavy", concurrency_limit=1)  # optimization and big figures
+THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
+CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
+
+
+def friendly(handler):
+    """Show a user's mistake (bad input, disallowed action) as a message, never a traceback."""
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except USER_ERRORS as err:
+            raise gr.Error(str(err), print_exception=False) from None
+    return wrapper
+
+
+def explanation_outputs(e: Explanation) -> tuple:
+    return e.message, e.model_input, e.overlay, e.probabilities, e.image28
+
+
+def target_choices(dataset: str) -> list[tuple[str, int]]:
+    names = dataset_info(dataset).class_names
+    return [("predicted class", PREDICTED)] + [(f"{i} · {name}" if name != str(i) else name, i)
+                                               for i, name in enumerate(names)]
+
+
+def build_app(manager: ModelManager, explainers: ServedExplainers, policy: ServerPolicy,
+              default_dataset: str = "mnist") -> gr.Blocks:
+    supervisor = TrainingSupervisor(manager)
+
+    with gr.Blocks(title="CNN Explainability Demo", analytics_enabled=False) as app:
+        gr.Markdown(notes.INTRO)
+        with gr.Row(equal_height=True):
+            dataset = gr.Radio([(info.title, name) for name, info in DATASETS.items()], value=default_dataset,
+                               label="Dataset", scale=1)
+            card = gr.Markdown(elem_id="model-card")
+
+        @friendly
+        def show_card(name: str) -> str:
+            return model_card(manager.get(name))
+
+        with gr.Tabs():
+            with gr.Tab("Grad-CAM", id="gradcam"):
+                _grad_cam_tab(explainers, dataset)
+            with gr.Tab("Filters", id="filters") as filters_tab:
+                _filters_tab(explainers, dataset, filters_tab)
+            with gr.Tab("Activation Maximization", id="maximization") as maximization_tab:
+                _maximization_tab(explainers, dataset, maximization_tab)
+            with gr.Tab("Model", id="model"):
+                _model_tab(manager, supervisor, policy, dataset, card)
+        gr.Markdown(notes.CLASSROOM)
+        dataset.change(show_card, dataset, card, api_visibility="private")
+        app.load(show_card, dataset, card, api_visibility="private")
+    return app
+
+
+def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
+    image_state = gr.State(None)  # the 28x28 image being explained, per browser session
+    with gr.Row():
+        with gr.Column(scale=5):
+            with gr.Tabs():
+                with gr.Tab("✏️ Draw"):
+                    gr.Markdown("Click the **🖌️ brush** below the canvas, then draw one digit, big and centred.")
+                    sketch = gr.Sketchpad(label="Your digit", canvas_size=(400, 400), type="numpy",
+                                          brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
+                                          layers=False, format="png", elem_id="sketchpad")
+                with gr.Tab("🗂️ Test images"):
+                    misclassified = gr.Checkbox(label="Only images the model gets wrong")
+                    sample = gr.Slider(0, 9999, value=0, step=1, label="sample_idx (test image)")
+                    random_button = gr.Button("🎲 Random test image")
+                with gr.Tab("📁 Upload"):
+                    upload = gr.File(label="A picture of one digit (PNG, JPEG, GIF, ≤ 10 MB)",
+                                     file_types=["image"], type="filepath")
+            with gr.Row():
+                target = gr.Dropdown(target_choices("mnist"), value=PREDICTED, label="Target class for the heatmap")
+                method = gr.Radio(["Grad-CAM", "HiResCAM"], value="Grad-CAM", label="Method")
+        with gr.Column(scale=7):
+            status = gr.Markdown("✏️ Draw a digit, pick a test image or upload a picture.", elem_id="status")
+            with gr.Row():
+                model_view = gr.Image(label="What the model sees (28x28)", height=240, interactive=False,
+                                      format="png", buttons=[])
+                overlay = gr.Image(label="Grad-CAM heatmap (blue → red: weak → strong evidence)", height=240,
+                                   interactive=False, format="png", buttons=[])
+            probabilities = gr.Label(label="Class probabilities", num_top_classes=3, elem_id="probabilities")
+    with gr.Accordion("All ten classes, counterfactual and guided backprop", open=False):
+        deeper_button = gr.Button("Show them for this image", variant="primary")
+        class_grid = gr.Image(label="Grad-CAM for each of the ten classes", interactive=False, buttons=["download"])
+        variants = gr.Image(label="Grad-CAM variants", interactive=False, buttons=["download"])
+    gr.Markdown(notes.GRAD_CAM)
+
+    outputs = [status, model_view, overlay, probabilities, image_state]
+
+    @friendly
+    def on_sketch(value, target_class, name, cam_method):
+        return explanation_outputs(explain_sketch(explainers(name), value, target_class, cam_method))
+
+    @friendly
+    def on_upload(path, target_class, name, cam_method):
+        return explanation_outputs(explain_upload(explainers(name), path, target_class, cam_method))
+
+    @friendly
+    def on_test_image(position, only_wrong, target_class, name, cam_method):
+        return explanation_outputs(explain_test_image(explainers(name), position, only_wrong, target_class,
+                                                      cam_method))
+
+    @friendly
+    def on_target(image28, target_class, name, cam_method):
+        if image28 is None:
+            return explanation_outputs(Explanation("Draw, choose or upload an image first."))
+        return explanation_outputs(explain_image(explainers(name), image28, parse_target(target_class), cam_method))
+
+    @friendly
+    def on_browse_mode(only_wrong, name):
+        count = test_choices(explainers(name), only_wrong)
+        label = f"misclassified test image (1 of {count})" if only_wrong else "sample_idx (test image)"
+        return gr.Slider(maximum=max(count - 1, 0), value=0, label=label)
+
+    @friendly
+    def on_dataset(name):
+        return gr.Dropdown(choices=target_choices(name), value=PREDICTED), *explanation_outputs(
+            Explanation("Dataset changed: draw, choose or upload an image."))
+
+    @friendly
+    def on_deeper(image28, target_class, name, cam_method):
+        return deeper_views(explainers(name), image28, target_class, cam_method)
+
+    test_inputs = [sample, misclassified, target, dataset, method]
+    sketch.change(on_sketch, [sketch, target, dataset, method], outputs, api_name="explain_sketch",
+                  trigger_mode="always_last", **LIGHT)
+    upload.change(on_upload, [upload, target, dataset, method], outputs, api_name="explain_upload", **LIGHT)
+    sample.release(on_test_image, test_inputs, outputs, api_name="explain_test_image", trigger_mode="always_last",
+                   **LIGHT)
+    random_button.click(None, sample, sample, js="(m) => Math.floor(Math.random() * 10000)").then(
+        on_test_image, test_inputs, outputs, api_visibility="private", **LIGHT)
+    misclassified.change(on_browse_mode, [misclassified, dataset], sample, api_visibility="private").then(
+        on_test_image, test_inputs, outputs, api_visibility="private", **LIGHT)
+    for control in (target, method):
+        control.change(on_target, [image_state, target, dataset, method], outputs, api_visibility="private",
+                       **LIGHT)
+    dataset.change(on_dataset, dataset, [target, *outputs], api_visibility="private")
+    deeper_button.click(on_deeper, [image_state, target, dataset, method], [class_grid, variants],
+                        api_name="deeper_views", **HEAVY)
+
+
+def _filters_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -> None:
+    with gr.Row():
+        with gr.Column(scale=3):
+            conv1 = gr.Image(label="conv1: the eight 3x3 filters, with their weights", interactive=False)
+            conv2 = gr.Image(label="conv2: 8 filters x 8 input maps = 64 kernels", interactive=False)
+        with gr.Column(scale=2):
+            gr.Markdown(notes.FILTERS)
+            table = gr.Dataframe(headers=TABLE_HEADERS, label="Filter activity on 1,000 test images",
+                                 interactive=False)
+    sample = gr.Slider(0, 9999, value=0, step=1, label="sample_idx: test image for the feature maps")
+    caption = gr.Markdown()
+    feature_maps = gr.Image(label="Feature maps: where each filter fires on this image", interactive=False)
+
+    @friendly
+    def on_model(name):
+        served = explainers(name)
+        return *weight_pictures(served), dead_filter_table(served)
+
+    @friendly
+    def on_sample(index, name):
+        picture, text = feature_map_picture(explainers(name), index)
+        return text, picture
+
+    for trigger in (tab.select, dataset.change):
+        trigger(on_model, dataset, [conv1, conv2, table], api_visibility="private", **HEAVY).then(
+            on_sample, [sample, dataset], [caption, feature_maps], api_visibility="private", **HEAVY)
+    sample.release(on_sample, [sample, dataset], [caption, feature_maps], api_name="feature_maps",
+                   trigger_mode="always_last", **HEAVY)
+
+
+def _maximization_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -> None:
+    with gr.Row():
+        with gr.Column(scale=2):
+            layer = gr.Dropdown([ALL_CONV, "conv1", "conv2", "logits"], value=ALL_CONV,
+                                label="Layer (logits: one image per class)")
+            filter_choice = gr.Dropdown(["all"], value="all", label="Filter (or class)")
+            steps = gr.Slider(*STEP_RANGE, value=256, step=16, label="Gradient-ascent steps")
+            lr = gr.Slider(0.005, 0.5, value=0.05, step=0.005, label="Learning rate (step size)")
+            with gr.Accordion("Regularizers", open=False):
+                l2 = gr.Slider(0, 0.1, value=0.01, step=0.005, label="L2 decay per step")
+                jitter = gr.Slider(0, 4, value=1, step=1, label="Jitter (random shift, px)")
+                blur = gr.Slider(0, 32, value=8, step=1, label="Blur every k steps (0: never)")
+                tv = gr.Slider(0, 1, value=0.05, step=0.01, label="Total variation weight")
+            seed = gr.Number(0, precision=0, label="Random seed")
+            run = gr.Button("Synthesize", variant="primary")
+        with gr.Column(scale=5):
+            picture = gr.Image(label="Synthesized images and their convergence curves", interactive=False)
+    gr.Markdown(notes.MAXIMIZATION)
+
+    @friendly
+    def on_run(name, *params):
+        return maximize_picture(explainers(name), *params)
+
+    @friendly
+    def on_dataset(name):
+        return gr.Dropdown(choices=layer_choices(explainers(name)), value=ALL_CONV)
+
+    @friendly
+    def on_layer(name, chosen_layer):
+        return gr.Dropdown(choices=["all"] + filter_choices(explainers(name), chosen_layer), value="all")
+
+    inputs = [dataset, layer, filter_choice, steps, lr, l2, jitter, blur, tv, seed]
+    run.click(on_run, inputs, picture, api_name="maximize", **HEAVY)
+    tab.select(on_run, inputs, picture, api_visibility="private", **HEAVY)
+    dataset.change(on_dataset, dataset, layer, api_visibility="private")
+    layer.change(on_layer, [dataset, layer], filter_choice, api_visibility="private")
+
+
+def _model_tab(manager: ModelManager, supervisor: TrainingSupervisor, policy: ServerPolicy, dataset: gr.Radio,
+               card: gr.Markdown) -> None:
+    gr.Markdown(notes.MODEL)
+    if not policy.allow_training:
+        gr.Markdown(notes.TRAINING_OFF)
+    enabled = policy.allow_training
+    with gr.Row():
+        with gr.Column(scale=2):
+            epochs = gr.Slider(1, 30, value=5, step=1, label="Epochs", interactive=enabled)
+            batch_size = gr.Dropdown([32, 64, 128, 256, 512], value=128, label="Batch size", interactive=enabled)
+            lr = gr.Number(0.001, label="Learning rate (Adam)", interactive=enabled)
+            seed = gr.Number(0, precision=0, label="Random seed", interactive=enabled)
+            with gr.Row():
+                conv1 = gr.Slider(1, 32, value=8, step=1, label="conv1 filters", interactive=enabled)
+                conv2 = gr.Slider(1, 32, value=8, step=1, label="conv2 filters", interactive=enabled)
+                conv3 = gr.Slider(0, 32, value=0, step=1, label="conv3 filters (0: no third block)",
+                                  interactive=enabled)
+            with gr.Row():
+                train = gr.Button("Train a new model", variant="primary", interactive=enabled)
+                cancel = gr.Button("Cancel", variant="stop", interactive=enabled)
+            restore = gr.Button("Serve the shipped model again", interactive=enabled)
+        with gr.Column(scale=5):
+            progress = gr.HTML("<p>No training yet.</p>", elem_id="training-progress")
+            curves = gr.Image(label="Loss and accuracy", interactive=False)
+            confusion = gr.Image(label="Confusion matrix on the test set", interactive=False)
+
+    def on_train(name, *form):
+        try:
+            policy.require_training()
+            job = supervisor.start(name, *parse_request(*form))
+        except USER_ERRORS as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        for update in follow(job):
+            bar = f"<progress value='{update.fraction:.3f}' max='1' style='width:100%;height:1.4em'></progress>" \
+                  f"<p>{update.status}</p>"
+            yield (bar, gr.skip() if update.curves is None else update.curves,
+                   gr.skip() if update.confusion is None else update.confusion)
+
+    @friendly
+    def on_cancel():
+        policy.require_training()
+        return "<p>Cancelling…</p>" if supervisor.cancel() else "<p>No training is running.</p>"
+
+    @friendly
+    def on_restore(name):
+        policy.require_training()
+        return model_card(manager.reload(name))
+
+    train.click(on_train, [dataset, epochs, batch_size, lr, seed, conv1, conv2, conv3],
+                [progress, curves, confusion], api_name="train", concurrency_id="training", concurrency_limit=None)
+    cancel.click(on_cancel, None, progress, api_name="cancel_training", concurrency_limit=None)
+    restore.click(on_restore, dataset, card, api_name="restore_shipped_model", concurrency_limit=None)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="CNN Explainability Demo")
+    parser.add_argument("--share", action="store_true", help="create a public link for the class")
+    parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
+    parser.add_argument("--port", type=int, default=None, help="port (default 7860 or the next free one)")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="mnist", help="dataset shown first")
+    parser.add_argument("--data-dir", help="folder with the original IDX files, for training")
+    parser.add_argument("--models-dir", help="folder of the saved models (default saved_models/)")
+    parser.add_argument("--allow-training", action="store_true",
+                        help="allow training on a shared link or Space (always allowed locally)")
+    parser.add_argument("--queue-size", type=int, default=200,
+                        help="requests waiting at most; beyond it students are told the server is busy")
+    return parser.parse_args(argv)
+
+
+def warm_up(explainers: ServedExplainers, first: str) -> None:
+    """Load and compile the first dataset's model now; the other ones in the background."""
+    def load(name: str) -> None:
+        try:
+            explainers(name)
+        except ModelFileError as err:
+            print(f"⚠️  {name}: {err}. The app runs; retrain it in the Model tab or restore the file "
+                  f"(git checkout saved_models/).", flush=True)
+    load(first)
+    threading.Thread(target=lambda: [load(n) for n in DATASETS if n != first], daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    started = time.perf_counter()
+    args = parse_args(argv)
+    manager = ModelManager(**({"models_dir": args.models_dir} if args.models_dir else {}), data_dir=args.data_dir)
+    policy = ServerPolicy.decide(share=args.share, allow_training=args.allow_training)
+    explainers = ServedExplainers(manager)
+    app = build_app(manager, explainers, policy, args.dataset)
+    warm_up(explainers, args.dataset)
+    app.queue(max_size=args.queue_size, default_concurrency_limit=2)
+    print(f"Training {'allowed' if policy.allow_training else 'off'}; ready in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size="10mb",
+               ssr_mode=False, theme=THEME, css=CSS, show_error=False)
+
+
+if __name__ == "__main__":
+    main()

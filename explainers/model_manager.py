@@ -1,0 +1,151 @@
+"""One shared place that owns the models: loading, caching, training, saving.
+
+Every explainer and every browser session asks the ModelManager for the current
+model of a dataset. Readers get an immutable ``ServedModel``; a finished training
+swaps a new one in with one dictionary assignment, so readers never see a model
+half-way through training. Only one training runs at a time, server-wide.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import platform
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from explainers.architecture import Architecture, build_model
+from explainers.datasets import dataset_info, load_split, to_model_input
+from explainers.evaluation import accuracy
+from explainers.model_store import ModelFileError, load_card, load_model, save_model
+from explainers.training import ProgressFn, TrainingConfig, TrainingResult, train_model
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "saved_models"
+_versions = itertools.count(1)
+
+
+class TrainingBusyError(RuntimeError):
+    """A second training was requested while one is running."""
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    dataset: str
+    model: keras.Model
+    card: dict = field(default_factory=dict)
+    version: int = field(default_factory=lambda: next(_versions))  # new for every model swapped in
+
+
+def library_versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__}
+
+
+class ModelManager:
+    def __init__(self, models_dir: str | Path = DEFAULT_MODELS_DIR, data_dir: str | Path | None = None) -> None:
+        self.models_dir = Path(models_dir)
+        self.data_dir = data_dir
+        self._served: dict[str, ServedModel] = {}
+        self._load_lock = threading.Lock()
+        self._train_lock = threading.Lock()
+
+    # -- loading -------------------------------------------------------------
+    def model_path(self, dataset: str) -> Path:
+        dataset_info(dataset)  # validates the name before it becomes part of a path
+        return self.models_dir / f"{dataset}_simple_cnn.keras"
+
+    def get(self, dataset: str) -> ServedModel:
+        """The model currently served for ``dataset``, loaded from disk on first use."""
+        served = self._served.get(dataset)
+        if served is None:
+            with self._load_lock:
+                served = self._served.get(dataset) or self._load_from_disk(dataset)
+        return served
+
+    def reload(self, dataset: str) -> ServedModel:
+        """Serve the saved model again (e.g. the shipped one after a training in the app)."""
+        with self._load_lock:
+            return self._load_from_disk(dataset)
+
+    def _load_from_disk(self, dataset: str) -> ServedModel:
+        path = self.model_path(dataset)
+        legacy = path.with_suffix(".h5")
+        chosen = path if path.is_file() or not legacy.is_file() else legacy
+        served = ServedModel(dataset, load_model(chosen), load_card(chosen))
+        self._served[dataset] = served
+        return served
+
+    # -- training ------------------------------------------------------------
+    @property
+    def training_in_progress(self) -> bool:
+        return self._train_lock.locked()
+
+    def train(
+        self,
+        dataset: str,
+        config: TrainingConfig = TrainingConfig(),
+        architecture: Architecture = Architecture(),
+        on_progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+        save: bool = False,
+        train_limit: int | None = None,
+    ) -> tuple[TrainingResult, ServedModel | None]:
+        """Train a fresh model and, unless cancelled, serve it to everyone (and save it if asked).
+
+        Raises TrainingBusyError if another training is running, DataUnavailableError if
+        the training set cannot be found. The served model changes only on success.
+        """
+        if not self._train_lock.acquire(blocking=False):
+            raise TrainingBusyError("A model is already being trained on this server; try again when it has finished.")
+        try:
+            x_train, y_train = load_split(dataset, "train", self.data_dir)
+            x_test, y_test = load_split(dataset, "test", self.data_dir)
+            if train_limit is not None:
+                x_train, y_train = x_train[:train_limit], y_train[:train_limit]
+            x_train, x_test = to_model_input(x_train), to_model_input(x_test)
+            model = build_model(architecture, seed=config.seed)
+            result = train_model(model, (x_train, y_train), (x_test, y_test), config, on_progress, cancel)
+            if result.cancelled:
+                return result, None
+            card = self._card(dataset, architecture, config, result, model, accuracy(model, x_test, y_test), len(x_train))
+            served = ServedModel(dataset, model, card)
+            if save:
+                save_model(model, self.model_path(dataset), card)
+            self._served[dataset] = served
+            return result, served
+        finally:
+            self._train_lock.release()
+
+    @staticmethod
+    def _card(dataset: str, architecture: Architecture, config: TrainingConfig, result: TrainingResult,
+              model: keras.Model, test_accuracy: float, train_images: int) -> dict:
+        return {
+            "dataset": dataset,
+            "architecture": architecture.to_dict() | {"description": architecture.describe()},
+            "parameters": int(model.count_params()),
+            "epochs": config.epochs,
+            "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate,
+            "lr_schedule": config.lr_schedule,
+            "augment": config.augment,
+            "seed": config.seed,
+            "train_images": train_images,
+            "test_accuracy": round(test_accuracy, 5),
+            "training_seconds": round(result.seconds, 1),
+            "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "versions": library_versions(),
+        }
+
+    def save(self, dataset: str, path: str | Path | None = None) -> Path:
+        """Atomically save the served model of ``dataset`` with its card."""
+        served = self.get(dataset)
+        target = Path(path) if path else self.model_path(dataset)
+        save_model(served.model, target, served.card)
+        return target
+
+
+__all__ = ["ModelManager", "ServedModel", "TrainingBusyError", "ModelFileError"]

@@ -1,0 +1,20 @@
+"""Pictures of what the CNN learns, as matplotlib Figures (and fast numpy images for live drawing).
+
+    from plots import gradcam_figure, figure_to_image
+    picture = figure_to_image(gradcam_figure(image, GradCAM(model).explain(image), class_names))
+
+Figures are built with matplotlib's object-oriented API only, never pyplot, so that
+many threads can draw at once (see plots/render.py).
+"""
+from plots.activation import maximization_figure
+from plots.filters import conv_weights_figure, feature_maps_figure, kernel_grid_figure
+from plots.gradcam import class_grid_figure, gradcam_figure, variants_figure
+from plots.overlay import grayscale_rgb, heatmap_overlay, signed_map_rgb
+from plots.render import figure_to_image
+from plots.training import confusion_matrix_figure, training_curves_figure
+
+__all__ = [
+    "class_grid_figure", "confusion_matrix_figure", "conv_weights_figure", "feature_maps_figure", "figure_to_image",
+    "gradcam_figure", "grayscale_rgb", "heatmap_overlay", "kernel_grid_figure", "maximization_figure",
+    "signed_map_rgb", "training_curves_figure", "variants_figure",
+]

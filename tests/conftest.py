@@ -1,0 +1,71 @@
+"""Shared fixtures: shipped data and models, and small models trained and saved to disk.
+
+Everything is built from files in this repository (the shipped test sets and
+models), so the suite runs offline on a fresh clone.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from explainers.datasets import SHIPPED_DATA, load_split, to_model_input  # noqa: E402
+from explainers.idx import write_idx  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def mnist_test() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped MNIST test set as model input (10000, 28, 28, 1) and labels."""
+    images, labels = load_split("mnist", "test")
+    return to_model_input(images), labels
+
+
+@pytest.fixture(scope="session")
+def fashion_test() -> tuple[np.ndarray, np.ndarray]:
+    images, labels = load_split("fashion_mnist", "test")
+    return to_model_input(images), labels
+
+
+@pytest.fixture(scope="session")
+def offline_data_dir(tmp_path_factory) -> Path:
+    """A --data-dir with MNIST's shipped test files and a 60k "training set" made of them,
+    so that code paths needing the training set run without the real one."""
+    folder = tmp_path_factory.mktemp("data") / "mnist"
+    folder.mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copy(SHIPPED_DATA / "mnist" / name, folder / name)
+    images, labels = load_split("mnist", "test")
+    write_idx(folder / "train-images-idx3-ubyte", np.tile(images, (6, 1, 1)))
+    write_idx(folder / "train-labels-idx1-ubyte", np.tile(labels, 6))
+    return folder.parent
+
+
+@pytest.fixture(scope="session")
+def quick_model_path(tmp_path_factory, mnist_test) -> Path:
+    """A model trained briefly on 4,000 shipped test images and saved to disk."""
+    from explainers.architecture import build_model
+    from explainers.model_store import save_model
+    from explainers.training import TrainingConfig, train_model
+
+    images, labels = mnist_test
+    model = build_model()
+    train_model(model, (images[:4000], labels[:4000]), (images[9000:], labels[9000:]), TrainingConfig(epochs=3))
+    path = tmp_path_factory.mktemp("models") / "quick.keras"
+    save_model(model, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shipped_mnist():
+    """The shipped MNIST model, loaded from disk as the app loads it."""
+    from explainers import ModelManager
+
+    return ModelManager().get("mnist").model

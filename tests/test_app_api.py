@@ -1,0 +1,96 @@
+"""The app through its real API: ``demo.py`` started as a process, driven with gradio_client."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from tests.app_server import running_app
+from tests.strokes import render_digit
+
+
+@pytest.fixture(scope="module")
+def client():
+    with running_app() as (url, _):
+        yield Client(url, verbose=False)
+
+
+def sketch_file(tmp_path, digit: int, **drawing) -> dict:
+    """A drawing as an API client sends a Sketchpad value: only the composite image."""
+    path = tmp_path / f"digit-{digit}-{abs(hash(str(drawing)))}.png"
+    Image.fromarray(render_digit(digit, **drawing)).save(path)
+    return {"background": None, "layers": [], "composite": handle_file(str(path))}
+
+
+def predicted_label(outputs) -> str:
+    message, model_view, overlay, probabilities = outputs[:4]
+    assert model_view and overlay, "the model's view and the heatmap come back as images"
+    return probabilities["label"]
+
+
+@pytest.mark.parametrize("drawing", [
+    dict(stroke_width=4, ink="transparent"),  # a thin mouse line on the transparent sketch layer
+    dict(stroke_width=40, ink="black_on_white"),  # a thick finger stroke
+    dict(stroke_width=12, scale=0.3, offset=(0.3, -0.3), ink="transparent"),  # small, in a corner
+])
+def test_drawn_digits_are_recognised(client, tmp_path, drawing):
+    predictions = [predicted_label(client.predict(sketch_file(tmp_path, d, **drawing), -1, "mnist",
+                                                  api_name="/explain_sketch")) for d in range(10)]
+    assert predictions == [str(d) for d in range(10)]
+
+
+def test_probabilities_and_target_class(client, tmp_path):
+    outputs = client.predict(sketch_file(tmp_path, 7, stroke_width=16), 3, "mnist", api_name="/explain_sketch")
+    probabilities = outputs[3]
+    assert probabilities["label"] == "7"
+    confidences = {c["label"]: c["confidence"] for c in probabilities["confidences"]}
+    assert confidences["7"] > 0.9 and sum(confidences.values()) <= 1 + 1e-6
+    assert "evidence for **3**" in outputs[0] or "no positive evidence for 3" in outputs[0]
+    overlay = np.asarray(Image.open(outputs[2]))
+    assert overlay.shape[:2] == (224, 224) and overlay.std() > 10
+
+
+def test_blank_sketch_says_draw_and_clears_the_heatmap(client):
+    for blank in ({"background": None, "layers": [], "composite": None}, None):
+        message, model_view, overlay, probabilities = client.predict(blank, -1, "mnist", api_name="/explain_sketch")
+        assert "Draw a digit" in message
+        assert model_view is None and overlay is None and not probabilities.get("label")
+
+
+def test_out_of_range_target_is_refused_with_a_message(client, tmp_path):
+    # Gradio itself checks the dropdown's choices; our handler says the same for other inputs.
+    with pytest.raises(AppError, match=r"12 is not in the list of choices|Target class 12 does not exist"):
+        client.predict(sketch_file(tmp_path, 1), 12, "mnist", api_name="/explain_sketch")
+
+
+def test_fashion_sketch_uses_fashion_classes(client, tmp_path):
+    outputs = client.predict(sketch_file(tmp_path, 1, stroke_width=60), -1, "fashion_mnist",
+                             api_name="/explain_sketch")
+    from explainers.datasets import DATASETS
+
+    assert outputs[3]["label"] in DATASETS["fashion_mnist"].class_names
+
+
+def test_test_image_browser_and_misclassified(client):
+    outputs = client.predict(0, False, -1, "mnist", api_name="/explain_test_image")
+    assert "Test image #0" in outputs[0] and outputs[3]["label"] == "7"
+    wrong = client.predict(0, True, -1, "mnist", api_name="/explain_test_image")
+    assert "gets this one wrong" in wrong[0]
+
+
+def test_upload_of_a_non_image_is_a_message(client, tmp_path):
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("not an image at all")
+    message = client.predict(handle_file(str(bogus)), -1, "mnist", api_name="/explain_upload")[0]
+    assert "not an image" in message.lower() or "cannot" in message.lower()
+
+
+def test_maximize_validates_parameters(client):
+    picture = client.predict("mnist", "conv1", "all", 32, 0.05, 0.01, 1, 8, 0.05, 0, api_name="/maximize")
+    assert np.asarray(Image.open(picture)).std() > 10
+    for steps, lr, layer in ((-5, 0.05, "conv1"), (10**6, 0.05, "conv1"), (64, 50.0, "conv1"),
+                             (64, 0.05, "conv9")):  # NaN cannot travel in JSON: see test_webapp.py
+        with pytest.raises(AppError, match="must be between|minimum value|maximum value|not in the list of choices|Unknown layer"):
+            client.predict("mnist", layer, "all", steps, lr, 0.01, 1, 8, 0.05, 0, api_name="/maximize")

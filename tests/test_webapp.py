@@ -1,0 +1,96 @@
+"""The app's logic without the UI: parameter checks, the server policy, the training supervisor."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from explainers import ModelManager, TrainingBusyError
+from explainers.architecture import Architecture
+from explainers.training import TrainingConfig
+from webapp.grad_cam_view import explain_sketch, parse_target
+from webapp.maximization_view import maximize_picture
+from webapp.policy import NotAllowedError, ServerPolicy
+from webapp.served import ServedExplainers
+from webapp.training_view import TrainingSupervisor, follow, parse_request
+
+
+@pytest.fixture(scope="module")
+def mnist_explainers():
+    return ServedExplainers(ModelManager())("mnist")
+
+
+def test_target_parsing():
+    assert parse_target(None) is None and parse_target(-1) is None and parse_target("3") == 3
+    for bad in (12, -2, "three", 3.5j):
+        with pytest.raises(ValueError, match="Target class"):
+            parse_target(bad)
+
+
+@pytest.mark.parametrize("override", [
+    {"steps": -5}, {"steps": 10**6}, {"lr": math.nan}, {"lr": "fast"}, {"layer": "conv9"},
+    {"l2_decay": math.inf}, {"jitter": -1}, {"seed": "x"}, {"filter_choice": 99},
+])
+def test_maximization_parameters_are_refused_with_a_message(mnist_explainers, override):
+    params = dict(layer="conv1", filter_choice="all", steps=32, lr=0.05, l2_decay=0.01, jitter=1, blur_every=8,
+                  total_variation=0.05, seed=0) | override
+    with pytest.raises(ValueError) as err:
+        maximize_picture(mnist_explainers, **params)
+    assert len(str(err.value)) > 10  # a sentence for the student, not a bare exception
+
+
+def test_blank_and_garbage_sketches_give_messages(mnist_explainers):
+    for value in (None, {}, {"background": None, "layers": [], "composite": None},
+                  {"composite": np.zeros((50, 50, 4), np.uint8)}, np.full((100, 100, 3), 255, np.uint8)):
+        explanation = explain_sketch(mnist_explainers, value, -1)
+        assert "Draw a digit" in explanation.message or "empty" in explanation.message
+        assert explanation.overlay is None and explanation.probabilities is None
+
+
+def test_training_request_checks():
+    config, architecture = parse_request(3, 64, 0.01, 1, 8, 16, 0)
+    assert config == TrainingConfig(epochs=3, batch_size=64, learning_rate=0.01, seed=1)
+    assert architecture == Architecture((8, 16))
+    for form in ((0, 64, 0.01, 1, 8, 8, 0), (3, 64, math.nan, 1, 8, 8, 0), (3, "x", 0.01, 1, 8, 8, 0),
+                 (3, 64, 0.01, 1, 8, 999, 0)):
+        with pytest.raises(ValueError):
+            parse_request(*form)
+
+
+def test_policy_shared_link_and_spaces(monkeypatch):
+    monkeypatch.delenv("SYSTEM", raising=False)
+    assert ServerPolicy.decide(share=False, allow_training=False).allow_training
+    assert not ServerPolicy.decide(share=True, allow_training=False).allow_training
+    assert ServerPolicy.decide(share=True, allow_training=True).allow_training
+    monkeypatch.setenv("SYSTEM", "spaces")
+    policy = ServerPolicy.decide(share=False, allow_training=False)
+    with pytest.raises(NotAllowedError, match="--allow-training"):
+        policy.require_training()
+
+
+def test_supervisor_runs_one_training_and_reports_the_end(tmp_path, quick_model_path, offline_data_dir):
+    (tmp_path / "mnist_simple_cnn.keras").write_bytes(quick_model_path.read_bytes())
+    manager = ModelManager(models_dir=tmp_path, data_dir=offline_data_dir)
+    supervisor = TrainingSupervisor(manager)
+    job = supervisor.start("mnist", TrainingConfig(epochs=1, batch_size=512), Architecture())
+    with pytest.raises(TrainingBusyError):
+        supervisor.start("mnist", TrainingConfig(epochs=1), Architecture())
+    updates = list(follow(job))
+    assert updates[-1].confusion is not None and "Every student is now served" in updates[-1].status
+    assert manager.get("mnist") is job.served
+    assert not supervisor.cancel()  # nothing left to cancel
+
+
+def test_training_without_data_reports_and_keeps_the_model(tmp_path, quick_model_path, monkeypatch):
+    import keras
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: (_ for _ in ()).throw(OSError("offline")))
+    monkeypatch.delenv("CNN_DEMO_DATA_DIR", raising=False)
+    (tmp_path / "mnist_simple_cnn.keras").write_bytes(quick_model_path.read_bytes())
+    manager = ModelManager(models_dir=tmp_path, data_dir=tmp_path / "nothing-here")
+    before = manager.get("mnist")
+    job = TrainingSupervisor(manager).start("mnist", TrainingConfig(epochs=1), Architecture())
+    final = list(follow(job))[-1]
+    assert "Training failed" in final.status and "--data-dir" in final.status
+    assert manager.get("mnist") is before and not manager.training_in_progress

@@ -1,0 +1,37 @@
+"""The Filters tab: the learned 3x3 weights, feature maps of an image, and dead filters."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from plots import conv_weights_figure, feature_maps_figure, figure_to_image, kernel_grid_figure
+from webapp.served import ExplainerSet, test_set
+
+@lru_cache(maxsize=8)
+def weight_pictures(explainers: ExplainerSet) -> tuple[np.ndarray, np.ndarray]:
+    """conv1's filters with their values, and conv2's grid of kernels (fixed per model, so cached)."""
+    visualizer = explainers.filters
+    return (figure_to_image(conv_weights_figure(*visualizer.weights("conv1"), layer="conv1")),
+            figure_to_image(kernel_grid_figure(*visualizer.weights("conv2"), layer="conv2")))
+
+
+def dead_filter_table(explainers: ExplainerSet) -> list[list]:
+    """One row per conv filter: how often it fires on test images, its mean activation, dead or not."""
+    rows = []
+    for layer, stats in explainers.filter_stats.items():
+        for index in range(len(stats.fire_rate)):
+            rows.append([layer, index, f"{stats.fire_rate[index]:.0%}", f"{stats.active_fraction[index]:.0%}",
+                         round(float(stats.mean_activation[index]), 3), "💀 dead" if stats.dead[index] else ""])
+    return rows
+
+
+TABLE_HEADERS = ["layer", "filter", "fires on (images)", "active positions", "mean activation", "dead?"]
+
+
+def feature_map_picture(explainers: ExplainerSet, index: int) -> tuple[np.ndarray, str]:
+    images, labels = test_set(explainers.served.dataset)
+    index = int(np.clip(index, 0, len(labels) - 1))
+    image = images[index, :, :, 0]
+    picture = figure_to_image(feature_maps_figure(image, explainers.filters.all_feature_maps(image)))
+    return picture, f"Feature maps of test image #{index} (a **{explainers.class_names[labels[index]]}**)."

@@ -1,0 +1,63 @@
+"""The Activation Maximization tab: checked parameters in, a picture of synthesized images out."""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from explainers import Regularization
+from explainers.architecture import LOGITS_LAYER
+from plots import figure_to_image, maximization_figure
+from webapp.served import ExplainerSet
+
+ALL_CONV = "all conv filters"
+STEP_RANGE = (16, 1024)  # the UI's slider; the API is held to the same range
+
+
+def _number(name: str, value: object, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, not {value!r}.") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g} (got {value!r}).")
+    return number
+
+
+def layer_choices(explainers: ExplainerSet) -> list[str]:
+    return [ALL_CONV] + explainers.maximizer.layers
+
+
+def filter_choices(explainers: ExplainerSet, layer: str) -> list[int]:
+    """The filter indices of a layer (the classes, for the logits)."""
+    return list(range(explainers.maximizer.channels.get(layer, 0)))
+
+
+@lru_cache(maxsize=64)
+def _maximize(explainers: ExplainerSet, layer: str, filter_index: int | None, steps: int, lr: float, seed: int,
+              regularization: Regularization) -> np.ndarray:
+    """Cached: a classroom tends to ask for the same default picture many times."""
+    maximizer = explainers.maximizer
+    if layer == ALL_CONV:
+        targets = [t for name in maximizer.layers if name != LOGITS_LAYER for t in maximizer.targets_of(name)]
+    else:
+        targets = maximizer.targets_of(layer, None if filter_index is None else [filter_index])
+    result = maximizer.maximize_targets(targets, steps, lr, seed, regularization)
+    return figure_to_image(maximization_figure(result, explainers.dead_filters))
+
+
+def maximize_picture(explainers: ExplainerSet, layer: str, filter_choice: object, steps: object, lr: object,
+                     l2_decay: object, jitter: object, blur_every: object, total_variation: object,
+                     seed: object) -> np.ndarray:
+    """Validate every parameter (they may come from the API), then synthesize."""
+    if layer not in layer_choices(explainers):
+        raise ValueError(f"Unknown layer {layer!r}: choose one of {layer_choices(explainers)}.")
+    filter_index = None if filter_choice in (None, "", "all") else int(_number("Filter", filter_choice, 0, 63))
+    regularization = Regularization(
+        l2_decay=_number("L2 decay", l2_decay, 0, 0.5), jitter=int(_number("Jitter", jitter, 0, 4)),
+        blur_every=int(_number("Blur every", blur_every, 0, 64)),
+        total_variation=_number("Total variation", total_variation, 0, 10))
+    return _maximize(explainers, layer, filter_index, int(_number("Steps", steps, *STEP_RANGE)),
+                     _number("Learning rate", lr, 1e-4, 1.0), int(_number("Seed", seed, 0, 2**31 - 1)),
+                     regularization)

@@ -1,0 +1,132 @@
+"""The Model tab's training: one run at a time, in the background, followed live by the page.
+
+A training thread reports progress into a ``TrainingJob``; the page's generator polls it
+twice a second and redraws the curves when an epoch ends. Cancel sets an event that
+Keras checks after every batch; the served model changes only if training finishes.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from explainers import ModelManager, ServedModel, TrainingBusyError
+from explainers.architecture import Architecture
+from explainers.datasets import dataset_info
+from explainers.evaluation import confusion_matrix, predict_logits
+from explainers.training import TrainingConfig, TrainingProgress, TrainingResult
+from plots import confusion_matrix_figure, figure_to_image, training_curves_figure
+from webapp.served import test_set
+
+POLL_SECONDS = 0.5
+
+
+def parse_request(epochs: object, batch_size: object, learning_rate: object, seed: object,
+                  conv1: object, conv2: object, conv3: object) -> tuple[TrainingConfig, Architecture]:
+    """Turn the form's values (or an API call's) into a checked config; ValueError says what is wrong."""
+    try:
+        filters = tuple(int(f) for f in (conv1, conv2, conv3) if f not in (None, "", 0, "0"))
+        config = TrainingConfig(epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+                                seed=int(seed))
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"Check the training settings: {err}") from None
+    return config, Architecture(filters)
+
+
+@dataclass
+class TrainingJob:
+    dataset: str
+    config: TrainingConfig
+    architecture: Architecture
+    cancel: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    progress: list[TrainingProgress] = field(default_factory=list)
+    result: TrainingResult | None = None
+    served: ServedModel | None = None
+    error: str | None = None
+
+    def run(self, manager: ModelManager) -> None:
+        try:
+            self.result, self.served = manager.train(self.dataset, self.config, self.architecture,
+                                                     on_progress=self.progress.append, cancel=self.cancel)
+        except Exception as err:  # shown on the page; the served model is untouched
+            self.error = f"Training failed: {err}"
+        finally:
+            self.done.set()
+
+
+class TrainingSupervisor:
+    def __init__(self, manager: ModelManager) -> None:
+        self.manager = manager
+        self._job: TrainingJob | None = None
+        self._lock = threading.Lock()
+
+    def start(self, dataset: str, config: TrainingConfig, architecture: Architecture) -> TrainingJob:
+        with self._lock:
+            if (self._job and not self._job.done.is_set()) or self.manager.training_in_progress:
+                raise TrainingBusyError("A model is already being trained on this server; "
+                                        "wait for it to finish (or cancel it) before starting another.")
+            self._job = TrainingJob(dataset, config, architecture)
+            threading.Thread(target=self._job.run, args=(self.manager,), daemon=True, name="training").start()
+            return self._job
+
+    def cancel(self) -> bool:
+        job = self._job
+        if job is None or job.done.is_set():
+            return False
+        job.cancel.set()
+        return True
+
+
+@dataclass(frozen=True)
+class TrainingUpdate:
+    fraction: float
+    status: str
+    curves: np.ndarray | None = None  # set when a new epoch has finished
+    confusion: np.ndarray | None = None  # set once, at the end
+
+
+def _history(progress: list[TrainingProgress]) -> dict[str, list[float]]:
+    epochs = [p for p in progress if p.val_accuracy is not None]
+    return {"loss": [p.loss for p in epochs], "accuracy": [p.accuracy for p in epochs],
+            "val_accuracy": [p.val_accuracy for p in epochs]}
+
+
+def _status(latest: TrainingProgress | None) -> str:
+    if latest is None:
+        return "Loading the training data and building the model…"
+    text = f"Epoch {latest.epoch}/{latest.epochs}, batch {latest.step}/{latest.steps}: loss {latest.loss:.3f}, " \
+           f"accuracy {latest.accuracy:.1%}"
+    return text + (f", test accuracy {latest.val_accuracy:.1%}" if latest.val_accuracy is not None else "")
+
+
+def _final(job: TrainingJob) -> TrainingUpdate:
+    if job.error:
+        return TrainingUpdate(0.0, f"⚠️ {job.error}")
+    if job.served is None:
+        return TrainingUpdate(0.0, "Training cancelled: everyone keeps the model they had.")
+    images, labels = test_set(job.dataset)
+    predicted = predict_logits(job.served.model, images).argmax(axis=1)
+    names = list(dataset_info(job.dataset).class_names)
+    confusion = figure_to_image(confusion_matrix_figure(confusion_matrix(labels, predicted), names))
+    return TrainingUpdate(1.0, f"✅ Done in {job.result.seconds:.0f} s: test accuracy "
+                               f"**{job.served.card['test_accuracy']:.2%}**. Every student is now served this model.",
+                          figure_to_image(training_curves_figure(_history(job.progress), job.progress)), confusion)
+
+
+def follow(job: TrainingJob) -> Iterator[TrainingUpdate]:
+    """Updates for the page until the job ends; curves are redrawn only when an epoch ends."""
+    drawn_epochs = -1
+    while not job.done.wait(POLL_SECONDS):
+        progress = list(job.progress)
+        latest = progress[-1] if progress else None
+        history = _history(progress)
+        curves = None
+        if len(history["loss"]) != drawn_epochs:
+            drawn_epochs = len(history["loss"])
+            curves = figure_to_image(training_curves_figure(history, progress))
+        yield TrainingUpdate(latest.fraction if latest else 0.0, _status(latest), curves)
+    yield _final(job)
