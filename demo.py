@@ -6,11 +6,14 @@
 """
 from __future__ import annotations
 
-import argparse
-import functools
-import os
-import threading
 import time
+
+STARTED = time.monotonic()  # before the slow imports, so the start-up time we print is honest
+
+import argparse  # noqa: E402
+import functools  # noqa: E402
+import os  # noqa: E402
+import threading  # noqa: E402
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the classroom
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -27,7 +30,7 @@ from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_map_pi
 from webapp.grad_cam_view import (PREDICTED, Explanation, deeper_views, explain_image, explain_sketch,  # noqa: E402
                                   explain_test_image, explain_upload, parse_target, test_choices)
 from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximize_picture  # noqa: E402
-from webapp.model_card import model_card  # noqa: E402
+from webapp.model_card import header_card, model_card  # noqa: E402
 from webapp.policy import NotAllowedError, ServerPolicy  # noqa: E402
 from webapp.served import ServedExplainers  # noqa: E402
 from webapp.training_view import TrainingSupervisor, follow, parse_request  # noqa: E402
@@ -37,6 +40,20 @@ LIGHT = dict(concurrency_id="light", concurrency_limit=2, show_progress="hidden"
 HEAVY = dict(concurrency_id="heavy", concurrency_limit=1)  # optimization and big figures
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
+# Gradio's Sketchpad ignores the mouse until its Brush tool is clicked: click it for the student once the
+# page is up. The brush is the first button of the tool bar (its aria-label is translated, so not used);
+# polled because the components mount after this runs; gives up after a minute.
+SELECT_BRUSH_JS = """
+() => {
+  const started = Date.now();
+  let clicks = 0;
+  const timer = setInterval(() => {
+    const brush = document.querySelector("#sketchpad .toolbar-wrap button");
+    if (brush && !brush.classList.contains("highlight") && clicks < 5) { brush.click(); clicks += 1; }
+    else if (brush || Date.now() - started > 60000) clearInterval(timer);
+  }, 300);
+}
+"""
 
 
 def friendly(handler):
@@ -71,9 +88,8 @@ def build_app(manager: ModelManager, explainers: ServedExplainers, policy: Serve
                                label="Dataset", scale=1)
             card = gr.Markdown(elem_id="model-card")
 
-        @friendly
         def show_card(name: str) -> str:
-            return model_card(manager.get(name))
+            return header_card(manager, name)
 
         with gr.Tabs():
             with gr.Tab("Grad-CAM", id="gradcam"):
@@ -263,19 +279,21 @@ def _model_tab(manager: ModelManager, supervisor: TrainingSupervisor, policy: Se
                 conv2 = gr.Slider(1, 32, value=8, step=1, label="conv2 filters", interactive=enabled)
                 conv3 = gr.Slider(0, 32, value=0, step=1, label="conv3 filters (0: no third block)",
                                   interactive=enabled)
+            save = gr.Checkbox(False, label="Also save it as the model the app starts with (replaces the file in "
+                                            "saved_models/, atomically)", interactive=enabled)
             with gr.Row():
                 train = gr.Button("Train a new model", variant="primary", interactive=enabled)
                 cancel = gr.Button("Cancel", variant="stop", interactive=enabled)
-            restore = gr.Button("Serve the shipped model again", interactive=enabled)
+            restore = gr.Button("Reload the saved model (undo an unsaved training)", interactive=enabled)
         with gr.Column(scale=5):
             progress = gr.HTML("<p>No training yet.</p>", elem_id="training-progress")
             curves = gr.Image(label="Loss and accuracy", interactive=False)
             confusion = gr.Image(label="Confusion matrix on the test set", interactive=False)
 
-    def on_train(name, *form):
+    def on_train(name, save_file, *form):
         try:
             policy.require_training()
-            job = supervisor.start(name, *parse_request(*form))
+            job = supervisor.start(name, *parse_request(*form), save=bool(save_file))
         except USER_ERRORS as err:
             raise gr.Error(str(err), print_exception=False) from None
         for update in follow(job):
@@ -294,7 +312,7 @@ def _model_tab(manager: ModelManager, supervisor: TrainingSupervisor, policy: Se
         policy.require_training()
         return model_card(manager.reload(name))
 
-    train.click(on_train, [dataset, epochs, batch_size, lr, seed, conv1, conv2, conv3],
+    train.click(on_train, [dataset, save, epochs, batch_size, lr, seed, conv1, conv2, conv3],
                 [progress, curves, confusion], api_name="train", concurrency_id="training", concurrency_limit=None)
     cancel.click(on_cancel, None, progress, api_name="cancel_training", concurrency_limit=None)
     restore.click(on_restore, dataset, card, api_name="restore_shipped_model", concurrency_limit=None)
@@ -328,7 +346,6 @@ def warm_up(explainers: ServedExplainers, first: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    started = time.perf_counter()
     args = parse_args(argv)
     manager = ModelManager(**({"models_dir": args.models_dir} if args.models_dir else {}), data_dir=args.data_dir)
     policy = ServerPolicy.decide(share=args.share, allow_training=args.allow_training)
@@ -336,10 +353,10 @@ def main(argv: list[str] | None = None) -> None:
     app = build_app(manager, explainers, policy, args.dataset)
     warm_up(explainers, args.dataset)
     app.queue(max_size=args.queue_size, default_concurrency_limit=2)
-    print(f"Training {'allowed' if policy.allow_training else 'off'}; ready in {time.perf_counter() - started:.1f} s",
-          flush=True)
+    print(f"Training {'allowed' if policy.allow_training else 'off'}; models ready "
+          f"{time.monotonic() - STARTED:.1f} s after start", flush=True)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size="10mb",
-               ssr_mode=False, theme=THEME, css=CSS, show_error=False)
+               ssr_mode=False, theme=THEME, css=CSS, js=SELECT_BRUSH_JS, show_error=False)
 
 
 if __name__ == "__main__":

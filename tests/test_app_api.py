@@ -94,3 +94,69 @@ def test_maximize_validates_parameters(client):
                              (64, 0.05, "conv9")):  # NaN cannot travel in JSON: see test_webapp.py
         with pytest.raises(AppError, match="must be between|minimum value|maximum value|not in the list of choices|Unknown layer"):
             client.predict("mnist", layer, "all", steps, lr, 0.01, 1, 8, 0.05, 0, api_name="/maximize")
+
+
+# -- bad input: every case gets a message, never a traceback or a 500, and the server keeps serving --
+def _upload_cases(tmp_path) -> dict[str, tuple[str, str]]:
+    """name -> (file, what the answer must say)."""
+    from tests.test_preprocessing import png_claiming_size
+
+    digit = render_digit(4, stroke_width=18)  # white on black RGB
+    cases = {}
+
+    def save(name, image, expect, **options):
+        path = tmp_path / name
+        image.save(path, **options)
+        cases[name] = (str(path), expect)
+
+    def write(name, content, expect):
+        path = tmp_path / name
+        path.write_bytes(content)
+        cases[name] = (str(path), expect)
+
+    save("white_on_black.png", Image.fromarray(digit), "Prediction: 4")
+    save("black_on_white.jpg", Image.fromarray(255 - digit), "Prediction: 4")
+    save("transparent.png", Image.fromarray(render_digit(4, stroke_width=18, ink="transparent")), "Prediction: 4")
+    save("palette.png", Image.fromarray(255 - digit).convert("P"), "Prediction: 4")
+    save("sixteen_bit.png", Image.fromarray((255 - digit[:, :, 0]).astype(np.uint16) * 257), "Prediction: 4")
+    save("cmyk.jpg", Image.fromarray(255 - digit).convert("CMYK"), "Prediction: 4")
+    frames = [Image.fromarray(255 - digit).convert("P"), Image.fromarray(255 - render_digit(7)).convert("P")]
+    save("animated.gif", frames[0], "Prediction: 4", save_all=True, append_images=frames[1:], loop=0)
+    save("one_pixel.png", Image.new("RGB", (1, 1), "white"), "Draw")
+    write("empty.png", b"", "empty")
+    write("not_an_image.png", b"hello, this is text\n" * 50, "not an image")
+    write("truncated.png", (tmp_path / "white_on_black.png").read_bytes()[:300], "not an image")
+    write("bomb.png", png_claiming_size(100_000, 100_000), "too large")
+    return cases
+
+
+def test_bad_and_odd_uploads_get_messages(client, tmp_path):
+    for name, (path, expected) in _upload_cases(tmp_path).items():
+        message = client.predict(handle_file(path), -1, "mnist", api_name="/explain_upload")[0]
+        assert expected.lower() in message.lower(), f"{name}: {message}"
+
+
+def test_odd_sketches_get_messages_and_the_server_keeps_serving(client, tmp_path):
+    canvas = np.zeros((400, 400, 4), np.uint8)
+    dot = canvas.copy()
+    dot[200:204, 200:204] = (0, 0, 0, 255)
+    edge = canvas.copy()
+    edge[:, :6] = (0, 0, 0, 255)  # one stroke along the left edge of the canvas
+    erased = canvas.copy()  # after the eraser: all transparent
+    for name, image in (("dot", dot), ("edge", edge), ("erased", erased)):
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(image).save(path)
+        message = client.predict({"background": None, "layers": [], "composite": handle_file(str(path))}, -1,
+                                 "mnist", api_name="/explain_sketch")[0]
+        assert any(word in message for word in ("Draw", "small", "Prediction")), f"{name}: {message}"
+    assert predicted_label(client.predict(sketch_file(tmp_path, 2), -1, "mnist", api_name="/explain_sketch")) == "2"
+
+
+def test_a_path_on_the_server_is_never_opened(client):
+    forged = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}, "orig_name": "passwd.png"}
+    try:
+        message = client.predict(forged, -1, "mnist", api_name="/explain_upload")[0]
+    except AppError as err:  # Gradio refuses files that were not uploaded through it
+        message = str(err)
+    assert "root:" not in message
+    assert "Prediction" not in message

@@ -1,9 +1,10 @@
 """The model's card in the page header: what it is, how good, when and how it was trained."""
 from __future__ import annotations
 
-from explainers import ServedModel
+from explainers import ModelManager, ServedModel
 from explainers.architecture import architecture_of
 from explainers.datasets import dataset_info
+from explainers.model_store import ModelFileError
 
 
 def model_card(served: ServedModel) -> str:
@@ -21,3 +22,14 @@ def model_card(served: ServedModel) -> str:
     else:
         lines.append("no training record was saved with this model (e.g. a legacy .h5 file)")
     return "  \n".join(lines)
+
+
+def header_card(manager: ModelManager, dataset: str) -> str:
+    """The card of the served model, or what is wrong with its file and how to mend it."""
+    try:
+        return model_card(manager.get(dataset))
+    except ModelFileError as err:
+        return (f"⚠️ **The {dataset_info(dataset).title} model cannot be loaded**: {err}. Nothing was overwritten. "
+                f"Mend it by training a new one in the **Model** tab with *save* ticked (needs the training data), "
+                f"or restore the shipped file (`git checkout {manager.model_path(dataset).parent.name}/`) and press "
+                f"*Serve the shipped model again*.")

@@ -41,6 +41,7 @@ class TrainingJob:
     dataset: str
     config: TrainingConfig
     architecture: Architecture
+    save: bool = False  # also replace the model file the app starts with
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     progress: list[TrainingProgress] = field(default_factory=list)
@@ -51,7 +52,8 @@ class TrainingJob:
     def run(self, manager: ModelManager) -> None:
         try:
             self.result, self.served = manager.train(self.dataset, self.config, self.architecture,
-                                                     on_progress=self.progress.append, cancel=self.cancel)
+                                                     on_progress=self.progress.append, cancel=self.cancel,
+                                                     save=self.save)
         except Exception as err:  # shown on the page; the served model is untouched
             self.error = f"Training failed: {err}"
         finally:
@@ -64,12 +66,13 @@ class TrainingSupervisor:
         self._job: TrainingJob | None = None
         self._lock = threading.Lock()
 
-    def start(self, dataset: str, config: TrainingConfig, architecture: Architecture) -> TrainingJob:
+    def start(self, dataset: str, config: TrainingConfig, architecture: Architecture,
+              save: bool = False) -> TrainingJob:
         with self._lock:
             if (self._job and not self._job.done.is_set()) or self.manager.training_in_progress:
                 raise TrainingBusyError("A model is already being trained on this server; "
                                         "wait for it to finish (or cancel it) before starting another.")
-            self._job = TrainingJob(dataset, config, architecture)
+            self._job = TrainingJob(dataset, config, architecture, save)
             threading.Thread(target=self._job.run, args=(self.manager,), daemon=True, name="training").start()
             return self._job
 
@@ -112,8 +115,10 @@ def _final(job: TrainingJob) -> TrainingUpdate:
     predicted = predict_logits(job.served.model, images).argmax(axis=1)
     names = list(dataset_info(job.dataset).class_names)
     confusion = figure_to_image(confusion_matrix_figure(confusion_matrix(labels, predicted), names))
+    saved = " It is saved as the model the app starts with." if job.save else ""
     return TrainingUpdate(1.0, f"✅ Done in {job.result.seconds:.0f} s: test accuracy "
-                               f"**{job.served.card['test_accuracy']:.2%}**. Every student is now served this model.",
+                               f"**{job.served.card['test_accuracy']:.2%}**. Every student is now served this model."
+                               + saved,
                           figure_to_image(training_curves_figure(_history(job.progress), job.progress)), confusion)
 
 
