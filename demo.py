@@ -40,18 +40,26 @@ LIGHT = dict(concurrency_id="light", concurrency_limit=2, show_progress="hidden"
 HEAVY = dict(concurrency_id="heavy", concurrency_limit=1)  # optimization and big figures
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
-# Gradio's Sketchpad ignores the mouse until its Brush tool is clicked: click it for the student once the
-# page is up. The brush is the first button of the tool bar (its aria-label is translated, so not used);
-# polled because the components mount after this runs; gives up after a minute.
+# Gradio's Sketchpad ignores the mouse until its Brush tool is clicked, and forgets it on "Clear canvas":
+# click it for the student when the page is up and after each clear. Found by position, as the labels are
+# translated: the brush is the first tool of the side bar, "clear" the last button of the top panel.
+# Polled, because the components mount after this runs; a few clicks at most, then it gives up.
 SELECT_BRUSH_JS = """
 () => {
-  const started = Date.now();
-  let clicks = 0;
-  const timer = setInterval(() => {
-    const brush = document.querySelector("#sketchpad .toolbar-wrap button");
-    if (brush && !brush.classList.contains("highlight") && clicks < 5) { brush.click(); clicks += 1; }
-    else if (brush || Date.now() - started > 60000) clearInterval(timer);
-  }, 300);
+  const selectBrush = (settleMs) => {
+    const started = Date.now();
+    let clicks = 0;
+    const timer = setInterval(() => {
+      const brush = document.querySelector("#sketchpad .toolbar-wrap button");
+      const waited = Date.now() - started;
+      if (brush && !brush.classList.contains("highlight") && clicks < 5) { brush.click(); clicks += 1; }
+      else if ((brush && waited > settleMs) || waited > 60000) clearInterval(timer);
+    }, 250);
+  };
+  selectBrush(0);
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("#sketchpad .top-panel button:last-of-type")) selectBrush(2000);
+  }, true);
 }
 """
 
@@ -65,10 +73,6 @@ def friendly(handler):
         except USER_ERRORS as err:
             raise gr.Error(str(err), print_exception=False) from None
     return wrapper
-
-
-def explanation_outputs(e: Explanation) -> tuple:
-    return e.message, e.model_input, e.overlay, e.probabilities, e.image28
 
 
 def target_choices(dataset: str) -> list[tuple[str, int]]:
@@ -131,7 +135,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
             with gr.Row():
                 model_view = gr.Image(label="What the model sees (28x28)", height=240, interactive=False,
                                       format="png", buttons=[])
-                overlay = gr.Image(label="Grad-CAM heatmap (blue → red: weak → strong evidence)", height=240,
+                overlay = gr.Image(label="Heatmap (blue → red: weak → strong evidence)", height=240,
                                    interactive=False, format="png", buttons=[])
             probabilities = gr.Label(label="Class probabilities", num_top_classes=3, elem_id="probabilities")
     with gr.Accordion("All ten classes, counterfactual and guided backprop", open=False):
@@ -140,26 +144,36 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
         variants = gr.Image(label="Grad-CAM variants", interactive=False, buttons=["download"])
     gr.Markdown(notes.GRAD_CAM)
 
-    outputs = [status, model_view, overlay, probabilities, image_state]
+    seen_model = gr.State(None)  # (dataset, model version) this session saw last
+    outputs = [status, model_view, overlay, probabilities, image_state, seen_model]
+
+    def respond(name: str, seen: tuple | None, explain) -> tuple:
+        """Run ``explain`` on the served explainers; say so when the instructor's training
+        has swapped in a new model since this student's last request."""
+        current = explainers(name)
+        e: Explanation = explain(current)
+        now = (name, current.served.version)
+        swapped = seen is not None and seen[0] == name and seen[1] != now[1]
+        news = "🔄 **A newly trained model is now served to everyone.** " if swapped else ""
+        return news + e.message, e.model_input, e.overlay, e.probabilities, e.image28, now
 
     @friendly
-    def on_sketch(value, target_class, name, cam_method):
-        return explanation_outputs(explain_sketch(explainers(name), value, target_class, cam_method))
+    def on_sketch(value, target_class, name, cam_method, seen):
+        return respond(name, seen, lambda s: explain_sketch(s, value, target_class, cam_method))
 
     @friendly
-    def on_upload(path, target_class, name, cam_method):
-        return explanation_outputs(explain_upload(explainers(name), path, target_class, cam_method))
+    def on_upload(path, target_class, name, cam_method, seen):
+        return respond(name, seen, lambda s: explain_upload(s, path, target_class, cam_method))
 
     @friendly
-    def on_test_image(position, only_wrong, target_class, name, cam_method):
-        return explanation_outputs(explain_test_image(explainers(name), position, only_wrong, target_class,
-                                                      cam_method))
+    def on_test_image(position, only_wrong, target_class, name, cam_method, seen):
+        return respond(name, seen, lambda s: explain_test_image(s, position, only_wrong, target_class, cam_method))
 
     @friendly
-    def on_target(image28, target_class, name, cam_method):
+    def on_target(image28, target_class, name, cam_method, seen):
         if image28 is None:
-            return explanation_outputs(Explanation("Draw, choose or upload an image first."))
-        return explanation_outputs(explain_image(explainers(name), image28, parse_target(target_class), cam_method))
+            return respond(name, seen, lambda s: Explanation("Draw, choose or upload an image first."))
+        return respond(name, seen, lambda s: explain_image(s, image28, parse_target(target_class), cam_method))
 
     @friendly
     def on_browse_mode(only_wrong, name):
@@ -167,19 +181,19 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
         label = f"misclassified test image (1 of {count})" if only_wrong else "sample_idx (test image)"
         return gr.Slider(maximum=max(count - 1, 0), value=0, label=label)
 
-    @friendly
     def on_dataset(name):
-        return gr.Dropdown(choices=target_choices(name), value=PREDICTED), *explanation_outputs(
-            Explanation("Dataset changed: draw, choose or upload an image."))
+        return (gr.Dropdown(choices=target_choices(name), value=PREDICTED),
+                "Dataset changed: draw, choose or upload an image.", None, None, None, None, None)
 
     @friendly
     def on_deeper(image28, target_class, name, cam_method):
         return deeper_views(explainers(name), image28, target_class, cam_method)
 
-    test_inputs = [sample, misclassified, target, dataset, method]
-    sketch.change(on_sketch, [sketch, target, dataset, method], outputs, api_name="explain_sketch",
+    test_inputs = [sample, misclassified, target, dataset, method, seen_model]
+    sketch.change(on_sketch, [sketch, target, dataset, method, seen_model], outputs, api_name="explain_sketch",
                   trigger_mode="always_last", **LIGHT)
-    upload.change(on_upload, [upload, target, dataset, method], outputs, api_name="explain_upload", **LIGHT)
+    upload.change(on_upload, [upload, target, dataset, method, seen_model], outputs, api_name="explain_upload",
+                  **LIGHT)
     sample.release(on_test_image, test_inputs, outputs, api_name="explain_test_image", trigger_mode="always_last",
                    **LIGHT)
     random_button.click(None, sample, sample, js="(m) => Math.floor(Math.random() * 10000)").then(
@@ -187,8 +201,8 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
     misclassified.change(on_browse_mode, [misclassified, dataset], sample, api_visibility="private").then(
         on_test_image, test_inputs, outputs, api_visibility="private", **LIGHT)
     for control in (target, method):
-        control.change(on_target, [image_state, target, dataset, method], outputs, api_visibility="private",
-                       **LIGHT)
+        control.change(on_target, [image_state, target, dataset, method, seen_model], outputs,
+                       api_visibility="private", **LIGHT)
     dataset.change(on_dataset, dataset, [target, *outputs], api_visibility="private")
     deeper_button.click(on_deeper, [image_state, target, dataset, method], [class_grid, variants],
                         api_name="deeper_views", **HEAVY)
