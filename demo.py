@@ -33,13 +33,16 @@ from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer
 from webapp.model_card import header_card, model_card  # noqa: E402
 from webapp.policy import NotAllowedError, ServerPolicy  # noqa: E402
 from webapp.served import ServedExplainers  # noqa: E402
-from webapp.training_view import TrainingSupervisor, follow, parse_request  # noqa: E402
+from webapp.training_view import TrainingSupervisor, follow, parse_request, served_confusion  # noqa: E402
 
 USER_ERRORS = (ValueError, InputImageError, NotAllowedError, TrainingBusyError, ModelFileError, DataUnavailableError)
 LIGHT = dict(concurrency_id="light", concurrency_limit=2, show_progress="hidden")  # per-stroke events
 HEAVY = dict(concurrency_id="heavy", concurrency_limit=1)  # optimization and big figures
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
+HEATMAP_LEGEND = ("<b>Heatmap</b>: where the evidence lies <span style='display:inline-block;width:120px;height:0.8em;"
+                  "background:linear-gradient(90deg,#00007f,#0000ff,#00ffff,#ffff00,#ff0000,#7f0000)'></span> "
+                  "weak → strong")
 # Gradio's Sketchpad ignores the mouse until its Brush tool is clicked, and forgets it on "Clear canvas":
 # click it for the student when the page is up and after each clear. Found by position, as the labels are
 # translated: the brush is the first tool of the side bar, "clear" the last button of the top panel.
@@ -87,10 +90,11 @@ def build_app(manager: ModelManager, explainers: ServedExplainers, policy: Serve
 
     with gr.Blocks(title="CNN Explainability Demo", analytics_enabled=False) as app:
         gr.Markdown(notes.INTRO)
-        with gr.Row(equal_height=True):
+        with gr.Row():
             dataset = gr.Radio([(info.title, name) for name, info in DATASETS.items()], value=default_dataset,
-                               label="Dataset", scale=1)
-            card = gr.Markdown(elem_id="model-card")
+                               label="Dataset", scale=1, min_width=260)
+            with gr.Column(scale=3, min_width=320):  # wraps under the dataset choice on a phone
+                card = gr.Markdown(elem_id="model-card")
 
         def show_card(name: str) -> str:
             return header_card(manager, name)
@@ -102,8 +106,8 @@ def build_app(manager: ModelManager, explainers: ServedExplainers, policy: Serve
                 _filters_tab(explainers, dataset, filters_tab)
             with gr.Tab("Activation Maximization", id="maximization") as maximization_tab:
                 _maximization_tab(explainers, dataset, maximization_tab)
-            with gr.Tab("Model", id="model"):
-                _model_tab(manager, supervisor, policy, dataset, card)
+            with gr.Tab("Model", id="model") as model_tab:
+                _model_tab(manager, explainers, supervisor, policy, dataset, card, model_tab)
         gr.Markdown(notes.CLASSROOM)
         dataset.change(show_card, dataset, card, api_visibility="private")
         app.load(show_card, dataset, card, api_visibility="private")
@@ -116,8 +120,8 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
         with gr.Column(scale=5):
             with gr.Tabs():
                 with gr.Tab("✏️ Draw"):
-                    gr.Markdown("Click the **🖌️ brush** below the canvas, then draw one digit, big and centred.")
-                    sketch = gr.Sketchpad(label="Your digit", canvas_size=(400, 400), type="numpy",
+                    gr.Markdown("Draw one digit, big and centred. The bin at the top right of the canvas clears it.")
+                    sketch = gr.Sketchpad(label="Your digit", canvas_size=(400, 400), height=520, type="numpy",
                                           brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                           layers=False, format="png", elem_id="sketchpad")
                 with gr.Tab("🗂️ Test images"):
@@ -133,15 +137,19 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
         with gr.Column(scale=7):
             status = gr.Markdown("✏️ Draw a digit, pick a test image or upload a picture.", elem_id="status")
             with gr.Row():
-                model_view = gr.Image(label="What the model sees (28x28)", height=240, interactive=False,
-                                      format="png", buttons=[])
-                overlay = gr.Image(label="Heatmap (blue → red: weak → strong evidence)", height=240,
-                                   interactive=False, format="png", buttons=[])
+                with gr.Column(min_width=200):
+                    gr.Markdown("**What the model sees** (28x28)")
+                    model_view = gr.Image(elem_id="model-view", show_label=False, height=240, interactive=False,
+                                          format="png", buttons=[])
+                with gr.Column(min_width=200):
+                    gr.HTML(HEATMAP_LEGEND)
+                    overlay = gr.Image(elem_id="heatmap", show_label=False, height=240, interactive=False,
+                                       format="png", buttons=[])
             probabilities = gr.Label(label="Class probabilities", num_top_classes=3, elem_id="probabilities")
     with gr.Accordion("All ten classes, counterfactual and guided backprop", open=False):
         deeper_button = gr.Button("Show them for this image", variant="primary")
-        class_grid = gr.Image(label="Grad-CAM for each of the ten classes", interactive=False, buttons=["download"])
-        variants = gr.Image(label="Grad-CAM variants", interactive=False, buttons=["download"])
+        class_grid = gr.Image(elem_id="class-grid", show_label=False, interactive=False, buttons=["download", "fullscreen"])
+        variants = gr.Image(elem_id="variants", show_label=False, interactive=False, buttons=["download", "fullscreen"])
     gr.Markdown(notes.GRAD_CAM)
 
     seen_model = gr.State(None)  # (dataset, model version) this session saw last
@@ -211,15 +219,15 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
 def _filters_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -> None:
     with gr.Row():
         with gr.Column(scale=3):
-            conv1 = gr.Image(label="conv1: the eight 3x3 filters, with their weights", interactive=False)
-            conv2 = gr.Image(label="conv2: 8 filters x 8 input maps = 64 kernels", interactive=False)
+            conv1 = gr.Image(elem_id="conv1-weights", show_label=False, interactive=False, buttons=["download", "fullscreen"])
+            conv2 = gr.Image(elem_id="conv2-kernels", show_label=False, interactive=False, buttons=["download", "fullscreen"])
         with gr.Column(scale=2):
             gr.Markdown(notes.FILTERS)
-            table = gr.Dataframe(headers=TABLE_HEADERS, label="Filter activity on 1,000 test images",
-                                 interactive=False)
+    table = gr.Dataframe(headers=TABLE_HEADERS, label="Filter activity on 1,000 test images (dead: never fires)",
+                         interactive=False, max_height=700)
     sample = gr.Slider(0, 9999, value=0, step=1, label="sample_idx: test image for the feature maps")
     caption = gr.Markdown()
-    feature_maps = gr.Image(label="Feature maps: where each filter fires on this image", interactive=False)
+    feature_maps = gr.Image(elem_id="feature-maps", show_label=False, interactive=False, buttons=["download", "fullscreen"])
 
     @friendly
     def on_model(name):
@@ -254,7 +262,7 @@ def _maximization_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.T
             seed = gr.Number(0, precision=0, label="Random seed")
             run = gr.Button("Synthesize", variant="primary")
         with gr.Column(scale=5):
-            picture = gr.Image(label="Synthesized images and their convergence curves", interactive=False)
+            picture = gr.Image(elem_id="maximization", show_label=False, interactive=False, buttons=["download", "fullscreen"])
     gr.Markdown(notes.MAXIMIZATION)
 
     @friendly
@@ -276,8 +284,8 @@ def _maximization_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.T
     layer.change(on_layer, [dataset, layer], filter_choice, api_visibility="private")
 
 
-def _model_tab(manager: ModelManager, supervisor: TrainingSupervisor, policy: ServerPolicy, dataset: gr.Radio,
-               card: gr.Markdown) -> None:
+def _model_tab(manager: ModelManager, explainers: ServedExplainers, supervisor: TrainingSupervisor,
+               policy: ServerPolicy, dataset: gr.Radio, card: gr.Markdown, tab: gr.Tab) -> None:
     gr.Markdown(notes.MODEL)
     if not policy.allow_training:
         gr.Markdown(notes.TRAINING_OFF)
@@ -301,8 +309,8 @@ def _model_tab(manager: ModelManager, supervisor: TrainingSupervisor, policy: Se
             restore = gr.Button("Reload the saved model (undo an unsaved training)", interactive=enabled)
         with gr.Column(scale=5):
             progress = gr.HTML("<p>No training yet.</p>", elem_id="training-progress")
-            curves = gr.Image(label="Loss and accuracy", interactive=False)
-            confusion = gr.Image(label="Confusion matrix on the test set", interactive=False)
+            curves = gr.Image(elem_id="training-curves", show_label=False, interactive=False, buttons=["download", "fullscreen"])
+            confusion = gr.Image(elem_id="confusion", show_label=False, interactive=False, buttons=["download", "fullscreen"])
 
     def on_train(name, save_file, *form):
         try:
@@ -326,6 +334,12 @@ def _model_tab(manager: ModelManager, supervisor: TrainingSupervisor, policy: Se
         policy.require_training()
         return model_card(manager.reload(name))
 
+    @friendly
+    def on_show(name):
+        return served_confusion(explainers(name))
+
+    for trigger in (tab.select, dataset.change):
+        trigger(on_show, dataset, confusion, api_visibility="private", **HEAVY)
     train.click(on_train, [dataset, save, epochs, batch_size, lr, seed, conv1, conv2, conv3],
                 [progress, curves, confusion], api_name="train", concurrency_id="training", concurrency_limit=None)
     cancel.click(on_cancel, None, progress, api_name="cancel_training", concurrency_limit=None)

@@ -1,29 +1,31 @@
 """A classroom on one small server: N students drawing digits at once, against Gradio's own limit.
 
-    python -m benchmarks.bench_load                          # 50 clients x 10 sketches, bare app then demo.py
-    python -m benchmarks.bench_load --soak 2000              # ... then 2,000 more sketches: is memory flat?
-    python -m benchmarks.bench_load --clients 10 --requests 5 --skip-bare --no-train
+    python -m benchmarks.bench_load                      # 50 clients x 10 sketches: bare app, then demo.py
+    python -m benchmarks.bench_load --soak 2000          # ... then 2,000 more sketches: is memory flat?
+    python -m benchmarks.bench_load --clients 10 --requests 5 --rounds 2
 
-Two servers are started in turn, each as its own process, and driven by the same clients:
+Two servers run side by side, each its own process, and are driven in turn by the same clients:
 
 * ``bare``: ``benchmarks/bare_app.py``, a Gradio app with the sketch endpoint's shape (Sketchpad
-  in, Label out) whose handler does nothing: what Gradio itself can serve on this machine;
-* ``app``: ``demo.py``, with mixed traffic: every client draws ``--requests`` digits
-  (``/explain_sketch``) and, after every ``--extra-every`` sketches, uses another tab
-  (``/explain_test_image``, ``/feature_maps``, ``/maximize`` in turn), while one small training
-  (``/train``, 1 epoch) runs from the first request on.
+  in, Label out) whose handler does nothing: what Gradio itself serves on this machine;
+* ``app``: ``demo.py`` with mixed traffic: every client draws ``--requests`` digits
+  (``/explain_sketch``, one after the other) and, after every ``--extra-every`` of them, also
+  uses another tab (``/explain_test_image``, ``/feature_maps``, ``/maximize`` in turn) without
+  waiting for it, as a page does; one small training (``/train``, 1 epoch) runs from the start.
 
-Each client is its own ``gradio_client.Client`` session (one page in a browser) sending, one
-request after the other, PNG drawings of digits as the Sketchpad does. The clients are threads of
-this process (``--client-procs P`` spreads them over P processes); they share the machine's cores
-with the server, so the CPU time of both sides is printed. Sketch latencies are reported apart from
-the other endpoints, and the comparison with the bare app is on sketch requests: throughput
-(sketches served per second of the phase) and p95 latency. Server memory (RSS) is sampled every
-0.25 s; ``--soak N`` then sends N more sketches to the app (each client a new session every
-``--requests`` requests) and prints the RSS after every 500.
+Each client is its own ``gradio_client.Client`` session (one browser page) and sends unique
+drawings (PNG, 400x400, black ink on transparent, as the Sketchpad sends them). The clients are
+threads of this process (``--client-procs P``: P processes) and share the cores with the server,
+so both sides' CPU time is printed. Sketch latencies are reported apart from the other endpoints;
+the comparison with the bare app is on sketches: throughput (sketches answered per second, from
+the start signal to the last sketch answered) and p95 latency. ``--rounds R`` alternates the two
+servers R times and pools the rounds, which evens out other load on the machine.
 
-Every loop is bounded (a request count, ``--request-timeout`` per request, ``--phase-timeout``
-per phase); the servers are stopped at the end, whatever happens.
+The server's RSS is sampled every 0.25 s. ``--soak N`` then sends N more sketches to the app, each
+client starting a new session every ``--requests`` sketches, and prints the RSS after every 500.
+
+Every loop is bounded (request counts, ``--request-timeout`` per request, ``--phase-timeout`` per
+phase); the servers are stopped at the end, whatever happens.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ import multiprocessing
 import os
 import queue
 import shutil
+import ssl
 import struct
 import sys
 import tempfile
@@ -43,9 +46,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio_client reads it; nothing may leave this machine
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio_client reads it too: nothing leaves this machine
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -58,34 +61,42 @@ SKETCH = "explain_sketch"
 EXTRAS = ("explain_test_image", "feature_maps", "explain_test_image", "maximize")  # the other tabs, in turn
 TRAINING = {"Dataset": "mnist", "Epochs": 1, "Batch size": 256}  # by the form's labels; the rest: defaults
 MEMORY_EVERY = 0.25  # seconds between RSS samples
-SOAK_CHECKPOINT = 500  # requests between memory checkpoints of the soak phase
-# The issue's targets for 50 students x 10 sketches, measured side by side with the bare app.
+SOAK_CHECKPOINT = 500  # sketches between memory checkpoints of the soak
+# The issue's targets for 50 students x 10 sketches, side by side with the bare app.
 TARGET_THROUGHPUT_RATIO = 0.7  # app / bare, at least
 TARGET_P95_RATIO = 1.5  # app / bare, at most
 TARGET_SOAK_GROWTH_MIB = 25.0  # RSS growth from the first soak checkpoint to the last, at most
+# gradio_client makes a new httpx client for most requests, and each one loads the CA certificates into
+# a new SSL context, even for plain http: half the clients' CPU time in a profile. One context made once
+# keeps the clients light, so that the cores they share with the server go to the server
+# (--stock-client keeps gradio_client's default, to compare).
+TLS = ssl.create_default_context()
 
 
 # --------------------------------------------------------------------------------------------- inputs
 
-def prepare_sketches(folder: Path) -> list[Path]:
-    """PNG drawings of the ten digits at a few pen widths, sizes and places, as the Sketchpad sends them
-    (400x400, black strokes on a transparent background)."""
-    drawings = [dict(stroke_width=14), dict(stroke_width=6), dict(stroke_width=26, scale=0.8),
-                dict(stroke_width=12, scale=0.45, offset=(0.15, -0.1)), dict(stroke_width=20, rotation_deg=10)]
+def prepare_sketches(folder: Path, count: int, seed: int = 0) -> list[str]:
+    """``count`` different drawings (digit, pen width, size, place, slant), saved as the Sketchpad
+    sends them. All different, as students' drawings are (identical outputs at the same moment
+    would also meet a Gradio cache race, see the report)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for variant, drawing in enumerate(drawings):
-        for digit in range(10):
-            path = folder / f"sketch-{digit}-{variant}.png"
-            Image.fromarray(render_digit(digit, canvas=400, ink="transparent", **drawing)).save(path)
-            paths.append(path)
+    for k in range(count):
+        image = render_digit(k % 10, canvas=400, ink="transparent", stroke_width=float(rng.uniform(5, 30)),
+                             scale=float(rng.uniform(0.45, 0.85)),
+                             offset=(float(rng.uniform(-0.12, 0.12)), float(rng.uniform(-0.1, 0.1))),
+                             rotation_deg=float(rng.uniform(-15, 15)))
+        path = folder / f"sketch-{k:05d}.png"
+        Image.fromarray(image).save(path)
+        paths.append(str(path))
     return paths
 
 
 def make_data_dir(folder: Path) -> Path:
     """A --data-dir whose MNIST "training set" is the shipped 10,000 test images six times (60,000, as
     the app expects), like tests/conftest.py's offline_data_dir; written here without TensorFlow."""
-    shipped = ROOT / "data" / "mnist"
-    target = folder / "mnist"
+    shipped, target = ROOT / "data" / "mnist", folder / "mnist"
     target.mkdir(parents=True, exist_ok=True)
     for kind, magic in (("images-idx3", 0x0803), ("labels-idx1", 0x0801)):
         name = f"t10k-{kind}-ubyte.gz"
@@ -93,9 +104,8 @@ def make_data_dir(folder: Path) -> Path:
         raw = gzip.decompress((shipped / name).read_bytes())
         ndim = magic & 0xFF
         shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-        body = raw[4 + 4 * ndim:]
         header = struct.pack(">I", magic) + struct.pack(f">{ndim}I", shape[0] * 6, *shape[1:])
-        (target / f"train-{kind}-ubyte").write_bytes(header + body * 6)
+        (target / f"train-{kind}-ubyte").write_bytes(header + raw[4 + 4 * ndim:] * 6)
     return folder
 
 
@@ -112,24 +122,31 @@ class Call:
     args: tuple
 
 
-def client_plan(index: int, requests: int, sketches: int, extra_every: int) -> list[Call]:
-    """What client ``index`` sends: ``requests`` sketches, and another tab after every ``extra_every``."""
+def client_plan(index: int, requests: int, first_sketch: int, extra_every: int = 0) -> list[Call]:
+    """What client ``index`` sends: sketches ``first_sketch``... of the prepared ones, one after the
+    other, and another tab's request after every ``extra_every`` of them (0: none)."""
     rng = np.random.default_rng(index)
     calls = []
     for k in range(requests):
-        target = -1 if rng.random() < 0.8 else int(rng.integers(10))
+        target = -1 if rng.random() < 0.8 else int(rng.integers(10))  # mostly "predicted class"
         method = "Grad-CAM" if rng.random() < 0.8 else "HiResCAM"
-        calls.append(Call(SKETCH, (int(rng.integers(sketches)), target, "mnist", method)))
+        calls.append(Call(SKETCH, (first_sketch + k, target, "mnist", method)))
         if extra_every and (k + 1) % extra_every == 0:
             extra = EXTRAS[(index + k // extra_every) % len(EXTRAS)]
             if extra == "explain_test_image":
-                calls.append(Call(extra, (int(rng.integers(100)), bool(rng.random() < 0.3), -1, "mnist", "Grad-CAM")))
+                calls.append(Call(extra, (int(rng.integers(10000)), bool(rng.random() < 0.3), -1, "mnist",
+                                          "Grad-CAM")))
             elif extra == "feature_maps":
                 calls.append(Call(extra, (int(rng.integers(10000)), "mnist")))
-            else:  # a short synthesis of conv1's filters (the UI's smallest step count); the others: defaults
+            else:  # conv1's eight filters with the UI's fewest steps; the other settings: the form's defaults
                 calls.append(Call(extra, (("Layer", "conv1"), ("Gradient-ascent steps", 16),
                                           ("Random seed", int(rng.integers(1000))))))
     return calls
+
+
+def plans_for(clients: int, requests: int, first_sketch: int = 0, extra_every: int = 0,
+              seed: int = 0) -> list[list[Call]]:
+    return [client_plan(seed + i, requests, first_sketch + i * requests, extra_every) for i in range(clients)]
 
 
 # ------------------------------------------------------------------------------------------- clients
@@ -137,121 +154,148 @@ def client_plan(index: int, requests: int, sketches: int, extra_every: int) -> l
 @dataclass(frozen=True)
 class Record:
     endpoint: str
-    start: float  # time.monotonic(), comparable between processes on Linux
+    start: float  # time.monotonic(): the same clock in every process on Linux
     seconds: float
     error: str | None = None
 
 
-def _arguments(client, call: Call, sketch_paths: list[str]) -> tuple:
-    from gradio_client import handle_file
-
-    if call.endpoint == SKETCH:
-        path_index, *rest = call.args
-        return ({"background": None, "layers": [], "composite": handle_file(sketch_paths[path_index])}, *rest)
-    if call.endpoint == "maximize":
-        return by_label(client, call.endpoint, dict(call.args))
-    return call.args
-
-
 def by_label(client, endpoint: str, values: dict[str, object]) -> tuple:
     """Arguments for an endpoint with many inputs: each input's default, or the value given for the input
-    whose label starts with a key of ``values``; robust to inputs being added to the form."""
-    parameters = client.view_api(return_format="dict", print_info=False)["named_endpoints"][f"/{endpoint}"]["parameters"]
+    whose label starts with a key of ``values`` (robust to inputs being added to a form)."""
+    info = client.view_api(return_format="dict", print_info=False)["named_endpoints"][f"/{endpoint}"]
     arguments = []
-    for parameter in parameters:
+    for parameter in info["parameters"]:
         label = parameter.get("label") or ""
         given = [value for key, value in values.items() if label.startswith(key)]
         arguments.append(given[0] if given else parameter.get("parameter_default"))
     return tuple(arguments)
 
 
+def _arguments(client, call: Call, sketch_paths: list[str]) -> tuple:
+    from gradio_client import handle_file
+
+    if call.endpoint == SKETCH:
+        index, *rest = call.args
+        return ({"background": None, "layers": [], "composite": handle_file(sketch_paths[index])}, *rest)
+    if call.endpoint == "maximize":
+        return by_label(client, call.endpoint, dict(call.args))
+    return call.args
+
+
 def _describe_error(err: BaseException) -> str:
-    text = f"{type(err).__name__}: {err}".replace("\n", " ")
-    return text[:200]
+    if isinstance(err, TimeoutError):
+        return "timeout"
+    return f"{type(err).__name__}: {err}".replace("\n", " ")[:200]
 
 
-def run_client(url: str, calls: list[Call], sketch_paths: list[str], start: threading.Barrier | None,
-               deadline: float, request_timeout: float, session_every: int, downloads: str,
-               record, done_counter) -> None:
-    """One student: connect, wait for the others, then send ``calls`` one after the other."""
+@dataclass
+class ClientOptions:
+    deadline: float  # time.monotonic() after which nothing more is sent
+    request_timeout: float
+    downloads: str  # folder for the files that answers point to (False: not fetched)
+    session_every: int = 0  # a new session (a reloaded page) every that many sketches; 0: never
+    stock_client: bool = False
+
+
+def run_client(url: str, calls: list[Call], sketch_paths: list[str], start, options: ClientOptions,
+               record: Callable[[Record], None], sketch_done: Callable[[], None]) -> None:
+    """One student: connect, wait for the start signal, then draw (each sketch waits for its answer)
+    and now and then use another tab (not waited for, as a page does not)."""
     from gradio_client import Client
 
     client = None
+    pending: list[tuple[str, float, object, list[float]]] = []
     try:
-        connected = time.monotonic()
+        began = time.monotonic()
         try:
-            client = Client(url, verbose=False, download_files=downloads, analytics_enabled=False)
+            client = Client(url, verbose=False, download_files=options.downloads, analytics_enabled=False,
+                            **({} if options.stock_client else {"ssl_verify": TLS}))
         except Exception as err:  # noqa: BLE001 - counted and reported
-            record(Record("connect", connected, time.monotonic() - connected, _describe_error(err)))
+            record(Record("connect", began, time.monotonic() - began, _describe_error(err)))
             return
         finally:
-            if start is not None:
-                start.wait(timeout=max(1.0, deadline - time.monotonic()))
-        sketches_sent = 0
+            start.wait(timeout=max(1.0, options.deadline - time.monotonic()))
+        sketches = 0
         for call in calls:
-            if time.monotonic() > deadline:
+            if time.monotonic() > options.deadline:
                 record(Record(call.endpoint, time.monotonic(), 0.0, "not sent: phase time limit"))
                 continue
-            if call.endpoint == SKETCH and session_every and sketches_sent and sketches_sent % session_every == 0:
-                client.reset_session()  # a new page: a new session on the server
+            if call.endpoint == SKETCH and options.session_every and sketches and sketches % options.session_every == 0:
+                client.reset_session()
             began = time.monotonic()
-            error = None
-            job = None
             try:
                 job = client.submit(*_arguments(client, call, sketch_paths), api_name=f"/{call.endpoint}")
-                job.result(timeout=request_timeout)
+            except Exception as err:  # noqa: BLE001
+                record(Record(call.endpoint, began, time.monotonic() - began, _describe_error(err)))
+                continue
+            if call.endpoint != SKETCH:
+                finished: list[float] = []
+                job.add_done_callback(lambda _, finished=finished: finished.append(time.monotonic()))
+                pending.append((call.endpoint, began, job, finished))
+                continue
+            error = None
+            try:
+                job.result(timeout=options.request_timeout)
             except Exception as err:  # noqa: BLE001 - every failure is counted and reported
-                error = "timeout" if isinstance(err, TimeoutError) else _describe_error(err)
-                if job is not None and error == "timeout":
+                error = _describe_error(err)
+                if error == "timeout":
                     job.cancel()
             record(Record(call.endpoint, began, time.monotonic() - began, error))
-            if call.endpoint == SKETCH:
-                sketches_sent += 1
-                done_counter()
+            sketches += 1
+            sketch_done()
+        for endpoint, began, job, finished in pending:
+            error = None
+            try:
+                job.result(timeout=max(0.1, began + options.request_timeout - time.monotonic()))
+            except Exception as err:  # noqa: BLE001
+                error = _describe_error(err)
+                if error == "timeout":
+                    job.cancel()
+            end = finished[0] if finished else time.monotonic()
+            record(Record(endpoint, began, end - began, error))
     finally:
         if client is not None:
             client.close()
 
 
-def _client_threads(url, plans, sketch_paths, barrier, deadline, request_timeout, session_every, downloads,
-                    record, done_counter) -> list[threading.Thread]:
+def _client_threads(url, plans, sketch_paths, start, options, record, sketch_done) -> list[threading.Thread]:
     return [threading.Thread(target=run_client, name=f"client-{i}", daemon=True,
-                             args=(url, plan, sketch_paths, barrier, deadline, request_timeout, session_every,
-                                   downloads, record, done_counter))
+                             args=(url, plan, sketch_paths, start, options, record, sketch_done))
             for i, plan in enumerate(plans)]
 
 
-def _process_main(url, plans, sketch_paths, start, deadline, request_timeout, session_every, downloads,
-                  results, counter) -> None:
-    """A client process: its share of the clients as threads; records go back through ``results``.
-    Its clients start once all of them are connected and every other process's too (``start``)."""
+def _client_process(url, plans, sketch_paths, start, options, results, counter) -> None:
+    """A client process: its share of the clients, as threads, released once every client of every
+    process is connected (``start``); the records and CPU time go back through ``results``."""
     records: list[Record] = []
     lock = threading.Lock()
+    cpu_at_start: list[float] = []
 
     def record(r: Record) -> None:
         with lock:
             records.append(r)
 
-    def done() -> None:
+    def sketch_done() -> None:
         with counter.get_lock():
             counter.value += 1
 
-    cpu_at_start = []
-
     def all_connected() -> None:
-        start.wait(timeout=max(1.0, deadline - time.monotonic()))
-        usage = os.times()
-        cpu_at_start.append(usage.user + usage.system)
+        start.wait(timeout=max(1.0, options.deadline - time.monotonic()))
+        cpu_at_start.append(_cpu_seconds())
 
     connected = threading.Barrier(len(plans), action=all_connected)
-    threads = _client_threads(url, plans, sketch_paths, connected, deadline, request_timeout, session_every,
-                              downloads, record, done)
+    threads = _client_threads(url, plans, sketch_paths, connected, options, record, sketch_done)
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=max(1.0, deadline + request_timeout + 30 - time.monotonic()))
+        t.join(timeout=max(1.0, options.deadline + options.request_timeout + 30 - time.monotonic()))
+    with lock:
+        results.put((list(records), _cpu_seconds() - (cpu_at_start[0] if cpu_at_start else 0.0)))
+
+
+def _cpu_seconds() -> float:
     usage = os.times()
-    results.put((records, usage.user + usage.system - (cpu_at_start[0] if cpu_at_start else 0.0)))
+    return usage.user + usage.system
 
 
 # -------------------------------------------------------------------------------------------- server
@@ -262,28 +306,28 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 class MemorySampler:
-    """The server's RSS every MEMORY_EVERY seconds, with how many sketches had been answered."""
+    """The server's RSS every MEMORY_EVERY seconds, with how many sketches had been answered then."""
 
-    def __init__(self, pid: int, progress=lambda: 0) -> None:
+    def __init__(self, pid: int, progress: Callable[[], int] = lambda: 0) -> None:
         self.pid, self.progress = pid, progress
-        self.samples: list[tuple[float, float, int]] = []  # (time, MiB, requests done)
+        self.samples: list[tuple[float, float, int]] = []  # (time, MiB, sketches answered)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="memory")
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.wait(MEMORY_EVERY):
             self.sample()
-            self._stop.wait(MEMORY_EVERY)
 
     def sample(self) -> float:
         try:
             mib = current_mib(self.pid)
-        except OSError:
-            return float("nan")
+        except OSError:  # the server has gone
+            return math.nan
         self.samples.append((time.monotonic(), mib, self.progress()))
         return mib
 
     def __enter__(self) -> MemorySampler:
+        self.sample()
         self._thread.start()
         return self
 
@@ -292,13 +336,9 @@ class MemorySampler:
         self._thread.join(timeout=5)
         self.sample()
 
-    @property
-    def peak(self) -> float:
-        return max(m for _, m, _ in self.samples)
-
     def at_progress(self, done: int) -> float | None:
-        """RSS at the first sample taken once ``done`` requests had been answered."""
-        return next((m for _, m, n in self.samples if n >= done), None)
+        """RSS at the first sample taken once ``done`` sketches had been answered."""
+        return next((mib for _, mib, n in self.samples if n >= done), None)
 
 
 # ----------------------------------------------------------------------------------------------- phase
@@ -307,14 +347,15 @@ class MemorySampler:
 class Phase:
     name: str
     clients: int
-    seconds: float = 0.0  # from the start signal to the last client's last answer
+    seconds: float = 0.0  # from the start signal to the last sketch answered
     records: list[Record] = field(default_factory=list)
-    memory: dict[str, float] = field(default_factory=dict)  # start, peak, end (MiB), vm_hwm
-    server_cpu: float = 0.0  # seconds of CPU used by the server during the phase
-    client_cpu: float = 0.0  # seconds of CPU used by the clients once connected (this process, client processes)
-    training: dict = field(default_factory=dict)
     expected: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # requests planned, by endpoint
-    soak_rss: list[tuple[int, float]] = field(default_factory=list)
+    memory: dict[str, float] = field(default_factory=dict)  # start, peak, end, vm_hwm (MiB)
+    server_cpu: float = 0.0  # seconds of CPU the server used during the phase
+    client_cpu: float = 0.0  # seconds of CPU the clients used, once connected
+    training: dict = field(default_factory=dict)
+    soak_rss: list[tuple[int, float]] = field(default_factory=list)  # (sketches answered, MiB)
+    rounds: int = 1
 
     def of(self, endpoint: str) -> list[Record]:
         return [r for r in self.records if r.endpoint == endpoint]
@@ -323,7 +364,7 @@ class Phase:
         records = self.of(endpoint)
         ok = sorted(r.seconds for r in records if r.error is None)
         planned = max(self.expected.get(endpoint, 0), len(records))
-        return {  # a request planned but never reported (a client that died) counts as an error
+        return {  # a planned request that was never reported (its client died) counts as an error
             "requests": planned, "answered": len(ok), "errors": planned - len(ok),
             "busy": sum(1 for r in records if r.error and "queue is full" in r.error.lower()),
             "p50": _percentile(ok, 50), "p95": _percentile(ok, 95), "max": ok[-1] if ok else math.nan,
@@ -332,32 +373,47 @@ class Phase:
 
     @property
     def errors(self) -> list[Record]:
-        """Failed requests, and a "never reported" record for each planned one that is missing."""
+        """Failed requests, and a "never reported" record for each planned one missing."""
         failed = [r for r in self.records if r.error is not None]
         for endpoint, planned in self.expected.items():
-            failed += [Record(endpoint, 0.0, 0.0, "never reported")] * (planned - len(self.of(endpoint)))
+            failed += [Record(endpoint, 0.0, 0.0, "never reported")] * max(0, planned - len(self.of(endpoint)))
         return failed
+
+    def merge(self, other: Phase) -> None:
+        """Pool another round of the same server into this one."""
+        self.seconds += other.seconds
+        self.records += other.records
+        for endpoint, count in other.expected.items():
+            self.expected[endpoint] += count
+        self.memory = {"start": self.memory["start"], "peak": max(self.memory["peak"], other.memory["peak"]),
+                       "end": other.memory["end"], "vm_hwm": other.memory["vm_hwm"]}
+        self.server_cpu += other.server_cpu
+        self.client_cpu += other.client_cpu
+        self.training.setdefault("rounds", [dict(self.training)] if self.training else [])
+        if other.training:
+            self.training["rounds"].append(other.training)
+        self.rounds += 1
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return math.nan
-    return float(np.percentile(sorted_values, q, method="linear"))
+    return float(np.percentile(sorted_values, q)) if sorted_values else math.nan
 
 
 def drive(url: str, pid: int, name: str, plans: list[list[Call]], sketch_paths: list[str], *,
-          client_procs: int, phase_timeout: float, request_timeout: float, session_every: int = 0,
-          training: dict | None = None, soak_checkpoint: int = 0) -> Phase:
+          client_procs: int = 1, phase_timeout: float = 900.0, request_timeout: float = 120.0,
+          session_every: int = 0, stock_client: bool = False, training: dict | None = None,
+          soak_checkpoint: int = 0) -> Phase:
     """Connect len(plans) clients, release them together, and collect every request's record."""
     phase = Phase(name, len(plans))
     for plan in plans:
         for call in plan:
             phase.expected[call.endpoint] += 1
     downloads = tempfile.mkdtemp(prefix="bench-load-downloads-")
-    deadline = time.monotonic() + phase_timeout
+    options = ClientOptions(time.monotonic() + phase_timeout, request_timeout, downloads, session_every,
+                            stock_client)
+    join_by = options.deadline + request_timeout + 60
     lock = threading.Lock()
-    done_local = [0]
-    training_thread = None
+    answered = [0]
     client_procs = min(client_procs, len(plans))
     try:
         if client_procs <= 1:
@@ -367,13 +423,12 @@ def drive(url: str, pid: int, name: str, plans: list[list[Call]], sketch_paths: 
                 with lock:
                     phase.records.append(r)
 
-            def done() -> None:
+            def sketch_done() -> None:
                 with lock:
-                    done_local[0] += 1
+                    answered[0] += 1
 
-            progress = lambda: done_local[0]  # noqa: E731
-            workers = _client_threads(url, plans, sketch_paths, start, deadline, request_timeout, session_every,
-                                      downloads, record, done)
+            progress = lambda: answered[0]  # noqa: E731
+            workers = _client_threads(url, plans, sketch_paths, start, options, record, sketch_done)
             results = None
         else:
             context = multiprocessing.get_context("spawn")
@@ -381,29 +436,27 @@ def drive(url: str, pid: int, name: str, plans: list[list[Call]], sketch_paths: 
             counter = context.Value("i", 0)
             results = context.Queue()
             progress = lambda: counter.value  # noqa: E731
-            workers = [context.Process(target=_process_main, daemon=True,
-                                       args=(url, plans[i::client_procs], sketch_paths, start, deadline,
-                                             request_timeout, session_every, downloads, results, counter))
+            workers = [context.Process(target=_client_process, daemon=True,
+                                       args=(url, plans[i::client_procs], sketch_paths, start, options, results,
+                                             counter))
                        for i in range(client_procs)]
         for worker in workers:
             worker.start()
-        start.wait(timeout=max(1.0, deadline - time.monotonic()))  # every client is connected
-        cpu_before = os.times()
+        start.wait(timeout=max(1.0, options.deadline - time.monotonic()))  # every client is connected
         with MemorySampler(pid, progress) as memory:
-            server_before = process_cpu_seconds(pid)
-            phase.memory["start"] = memory.samples[0][1] if memory.samples else memory.sample()
-            began = time.monotonic()
+            cpu_before, server_before, began = _cpu_seconds(), process_cpu_seconds(pid), time.monotonic()
+            trainer = None
             if training is not None:
-                training_thread = threading.Thread(target=_train, args=(url, training, deadline, phase.training),
-                                                   daemon=True, name="training")
-                training_thread.start()
+                trainer = threading.Thread(target=_train, args=(url, training, options, phase.training),
+                                           daemon=True, name="training")
+                trainer.start()
             if results is None:
                 for worker in workers:
-                    worker.join(timeout=max(1.0, deadline + request_timeout + 30 - time.monotonic()))
+                    worker.join(timeout=max(1.0, join_by - time.monotonic()))
             else:
                 for _ in workers:
                     try:
-                        records, cpu = results.get(timeout=max(1.0, deadline + request_timeout + 60 - time.monotonic()))
+                        records, cpu = results.get(timeout=max(1.0, join_by - time.monotonic()))
                     except queue.Empty:
                         break
                     phase.records += records
@@ -412,20 +465,19 @@ def drive(url: str, pid: int, name: str, plans: list[list[Call]], sketch_paths: 
                     worker.join(timeout=10)
                     if worker.is_alive():
                         worker.terminate()
-            with lock:
-                ends = [r.start + r.seconds for r in phase.records if r.start >= began]
-            phase.seconds = (max(ends) if ends else time.monotonic()) - began
+            if trainer is not None:
+                trainer.join(timeout=max(1.0, join_by - time.monotonic()))
             phase.server_cpu = process_cpu_seconds(pid) - server_before
-            if training_thread is not None:
-                training_thread.join(timeout=max(1.0, deadline + request_timeout - time.monotonic()))
-            phase.memory["end"] = memory.sample()
-        phase.memory["peak"] = memory.peak
-        phase.memory["vm_hwm"] = peak_mib(pid)
-        cpu_after = os.times()
-        phase.client_cpu += (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+            phase.client_cpu += _cpu_seconds() - cpu_before
+            with lock:
+                ends = [r.start + r.seconds for r in phase.records if r.endpoint == SKETCH and r.error is None]
+            phase.seconds = (max(ends) if ends else time.monotonic()) - began
+            if phase.training.get("started"):
+                phase.training["started"] -= began
+        phase.memory = {"start": memory.samples[0][1], "peak": max(m for _, m, _ in memory.samples),
+                        "end": memory.samples[-1][1], "vm_hwm": peak_mib(pid)}
         if soak_checkpoint:
-            answered = phase.stats(SKETCH)["answered"]
-            for count in range(soak_checkpoint, answered + 1, soak_checkpoint):
+            for count in range(soak_checkpoint, phase.stats(SKETCH)["answered"] + 1, soak_checkpoint):
                 rss = memory.at_progress(count)
                 if rss is not None:
                     phase.soak_rss.append((count, rss))
@@ -434,18 +486,17 @@ def drive(url: str, pid: int, name: str, plans: list[list[Call]], sketch_paths: 
     return phase
 
 
-def _train(url: str, settings: dict, deadline: float, out: dict) -> None:
-    """One student starts one training at the start of the phase and follows it to the end."""
+def _train(url: str, settings: dict, options: ClientOptions, out: dict) -> None:
+    """The instructor: one training, started with the phase and followed to its end."""
     from gradio_client import Client
 
-    began = time.monotonic()
-    out["started"] = began
+    out["started"] = began = time.monotonic()
     try:
-        client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+        client = Client(url, verbose=False, download_files=False, analytics_enabled=False, ssl_verify=TLS)
         try:
             job = client.submit(*by_label(client, "train", settings), api_name="/train")
-            progress = job.result(timeout=max(1.0, deadline - time.monotonic()))[0]
-            out["status"] = "done" if "Done in" in progress else progress
+            progress = job.result(timeout=max(1.0, options.deadline - time.monotonic()))[0]
+            out["status"] = "done" if "Done in" in progress else progress[:200]
         finally:
             client.close()
     except Exception as err:  # noqa: BLE001 - reported
@@ -456,64 +507,84 @@ def _train(url: str, settings: dict, deadline: float, out: dict) -> None:
 # ------------------------------------------------------------------------------------------- running
 
 @contextlib.contextmanager
-def server(name: str, data_dir: str | None, log_dir: Path) -> Iterator[tuple[str, int]]:
-    if name == "bare":
-        app = running_app(script="benchmarks/bare_app.py", log=log_dir / "bare.log")
-    else:
-        app = running_app(*(["--data-dir", data_dir] if data_dir else []), log=log_dir / "app.log")
-    with app as (url, process):
-        _warm_up(url)
-        yield url, process.pid
+def servers(names: list[str], work: Path, data_dir: str | None, app_script: str = "demo.py",
+            log_dir: Path | None = None) -> Iterator[dict[str, tuple[str, int]]]:
+    """Start the named servers ("bare", "app"), one after the other, and warm them up; yield
+    {name: (url, pid)}; stop them all at the end. The app serves a copy of saved_models/."""
+    log_dir = log_dir or work
+    with contextlib.ExitStack() as stack:
+        started = {}
+        for name in names:
+            if name == "bare":
+                app = running_app(script="benchmarks/bare_app.py", log=log_dir / "bare.log")
+            else:
+                models = work / "models"
+                shutil.copytree(ROOT / "saved_models", models, dirs_exist_ok=True)
+                arguments = ["--models-dir", str(models)] + (["--data-dir", data_dir] if data_dir else [])
+                env = {"PYTHONPATH": str(ROOT)} if app_script != "demo.py" else None
+                app = running_app(*arguments, script=app_script, env=env, log=log_dir / "app.log")
+            url, process = stack.enter_context(app)
+            _warm_up(url, work)
+            started[name] = (url, process.pid)
+        yield started
 
 
-def _warm_up(url: str) -> None:
-    """One request, so that both servers start the phase ready (models compiled, routes imported)."""
+def _warm_up(url: str, work: Path) -> None:
+    """A few requests, so that a server starts its phase ready (models compiled, code paths imported)."""
     from gradio_client import Client, handle_file
 
-    path = Path(tempfile.mkdtemp(prefix="bench-load-warm-")) / "warm.png"
+    path = work / "warm-up.png"
     Image.fromarray(render_digit(7, ink="transparent")).save(path)
-    client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+    client = Client(url, verbose=False, download_files=False, analytics_enabled=False, ssl_verify=TLS)
     try:
-        client.submit({"background": None, "layers": [], "composite": handle_file(str(path))}, -1, "mnist",
-                      "Grad-CAM", api_name=f"/{SKETCH}").result(timeout=120)
+        for _ in range(3):
+            client.submit({"background": None, "layers": [], "composite": handle_file(str(path))}, -1, "mnist",
+                          "Grad-CAM", api_name=f"/{SKETCH}").result(timeout=120)
     finally:
         client.close()
-        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def run_benchmark(clients: int = 50, requests: int = 10, *, soak: int = 0, skip_bare: bool = False,
-                  train: bool = True, extra_every: int = 5, data_dir: str | None = None, client_procs: int = 1,
+                  train: bool = True, extra_every: int = 5, rounds: int = 1, data_dir: str | None = None,
+                  client_procs: int = 1, stock_client: bool = False, app_script: str = "demo.py",
                   phase_timeout: float = 900.0, request_timeout: float = 120.0, log_dir: Path | None = None,
-                  echo=print) -> dict[str, Phase]:
-    """Run the phases and return them by name: "bare", "app", and "soak" when asked."""
+                  echo: Callable[[str], None] = print) -> dict[str, Phase]:
+    """Run the phases and return them by name: "bare", "app" (each pooled over the rounds), "soak"."""
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    log_dir = log_dir or work
     phases: dict[str, Phase] = {}
     try:
-        sketch_paths = [str(p) for p in prepare_sketches(work)]
+        count = clients * requests + soak
+        echo(f"preparing {count} different drawings ...")
+        sketch_paths = prepare_sketches(work / "sketches", count)
         if train and data_dir is None:
             data_dir = str(make_data_dir(work / "data"))
-        options = dict(client_procs=client_procs, phase_timeout=phase_timeout, request_timeout=request_timeout)
-        if not skip_bare:
-            echo(f"bare: starting benchmarks/bare_app.py, then {clients} clients x {requests} sketches ...")
-            plans = [client_plan(i, requests, len(sketch_paths), 0) for i in range(clients)]
-            with server("bare", None, log_dir) as (url, pid):
-                phases["bare"] = drive(url, pid, "bare", plans, sketch_paths, **options)
-            echo(summary_line(phases["bare"]))
-        echo(f"app: starting demo.py, then {clients} clients x {requests} sketches"
-             f"{f' + another tab every {extra_every}' if extra_every else ''}"
-             f"{', one training running' if train else ''} ...")
-        plans = [client_plan(i, requests, len(sketch_paths), extra_every) for i in range(clients)]
-        with server("app", data_dir, log_dir) as (url, pid):
-            phases["app"] = drive(url, pid, "app", plans, sketch_paths, training=TRAINING if train else None,
-                                  **options)
-            echo(summary_line(phases["app"]))
+        options = dict(client_procs=client_procs, phase_timeout=phase_timeout, request_timeout=request_timeout,
+                       stock_client=stock_client)
+        names = ([] if skip_bare else ["bare"]) + ["app"]
+        echo(f"starting {' and '.join(names)} ...")
+        with servers(names, work, data_dir, app_script, log_dir) as started:
+            for round_number in range(1, rounds + 1):
+                for name in names:
+                    url, pid = started[name]
+                    extra = extra_every if name == "app" else 0
+                    echo(f"{name} (round {round_number}/{rounds}): {clients} clients x {requests} sketches"
+                         + (f", another tab every {extra}" if extra else "")
+                         + (", one training running" if name == "app" and train else "") + " ...")
+                    phase = drive(url, pid, name, plans_for(clients, requests, 0, extra, seed=round_number * 1000),
+                                  sketch_paths, training=TRAINING if name == "app" and train else None, **options)
+                    echo(summary_line(phase))
+                    if name in phases:
+                        phases[name].merge(phase)
+                    else:
+                        phases[name] = phase
             if soak:
+                url, pid = started["app"]
                 per_client = math.ceil(soak / clients)
                 echo(f"soak: {clients} clients x {per_client} sketches, a new session every {requests} ...")
-                plans = [client_plan(1000 + i, per_client, len(sketch_paths), 0) for i in range(clients)]
-                phases["soak"] = drive(url, pid, "soak", plans, sketch_paths, session_every=requests,
-                                       soak_checkpoint=SOAK_CHECKPOINT, **options)
+                phases["soak"] = drive(url, pid, "soak", plans_for(clients, per_client, clients * requests,
+                                                                    seed=99_000),
+                                       sketch_paths, session_every=requests, soak_checkpoint=SOAK_CHECKPOINT,
+                                       **options)
                 echo(summary_line(phases["soak"]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -525,67 +596,73 @@ def run_benchmark(clients: int = 50, requests: int = 10, *, soak: int = 0, skip_
 def summary_line(phase: Phase) -> str:
     s = phase.stats(SKETCH)
     return (f"  {phase.name}: {s['answered']}/{s['requests']} sketches in {phase.seconds:.1f} s, "
-            f"{s['throughput']:.2f}/s, p95 {s['p95']:.2f} s, errors {len(phase.errors)}")
+            f"{s['throughput']:.2f}/s, p50 {s['p50']:.2f} s, p95 {s['p95']:.2f} s, errors {len(phase.errors)}")
 
 
-def report(phases: dict[str, Phase], echo=print) -> dict[str, bool]:
+def report(phases: dict[str, Phase], echo: Callable[[str], None] = print) -> dict[str, bool]:
     """Print the table, the ratios and PASS/MISS against the issue's targets; return the verdicts."""
     echo("")
     echo(f"{'phase':6} {'endpoint':20} {'requests':>8} {'errors':>6} {'busy':>5} {'p50 s':>7} {'p95 s':>7} "
          f"{'max s':>7} {'req/s':>7}")
     for phase in phases.values():
-        endpoints = [SKETCH] + sorted({r.endpoint for r in phase.records} - {SKETCH})
-        for endpoint in endpoints:
+        for endpoint in [SKETCH] + sorted({r.endpoint for r in phase.records} - {SKETCH}):
             s = phase.stats(endpoint)
             echo(f"{phase.name:6} {endpoint:20} {s['requests']:8d} {s['errors']:6d} {s['busy']:5d} {s['p50']:7.2f} "
                  f"{s['p95']:7.2f} {s['max']:7.2f} {s['throughput']:7.2f}")
+    echo("(req/s: answered requests per second of the phase, which ends with its last sketch answered)")
     echo("")
     for phase in phases.values():
         m = phase.memory
-        all_requests = len(phase.records)
-        echo(f"{phase.name:6} {phase.clients} clients, {phase.seconds:.1f} s; server RSS start {m['start']:.0f} "
-             f"MiB, peak {m['peak']:.0f} MiB (VmHWM {m['vm_hwm']:.0f}), end {m['end']:.0f} MiB; CPU s server "
-             f"{phase.server_cpu:.1f} ({1000 * phase.server_cpu / max(all_requests, 1):.0f} ms/request), "
-             f"clients {phase.client_cpu:.1f}")
-        if phase.training:
-            t = phase.training
-            echo(f"       training ({TRAINING['Epochs']} epoch, batch {TRAINING['Batch size']}) from the phase's start: "
-                 f"{t.get('status')} in {t.get('seconds', math.nan):.1f} s")
+        requests = max(len(phase.records), 1)
+        echo(f"{phase.name:6} {phase.clients} clients, {phase.seconds:.1f} s"
+             f"{f' over {phase.rounds} rounds' if phase.rounds > 1 else ''}; server RSS start {m['start']:.0f} MiB, "
+             f"peak {m['peak']:.0f} MiB, end {m['end']:.0f} MiB (VmHWM {m['vm_hwm']:.0f}); CPU: server "
+             f"{phase.server_cpu:.1f} s ({1000 * phase.server_cpu / requests:.0f} ms/request"
+             f"{', training included' if phase.training else ''}), clients "
+             f"{phase.client_cpu:.1f} s ({1000 * phase.client_cpu / requests:.0f} ms/request)")
+        for t in phase.training.get("rounds", [phase.training] if phase.training else []):
+            echo(f"       training ({TRAINING['Epochs']} epoch, batch {TRAINING['Batch size']}), started at "
+                 f"{t.get('started', math.nan):.1f} s: {t.get('status')} after {t.get('seconds', math.nan):.1f} s")
     verdicts: dict[str, bool] = {}
     for phase in phases.values():
         errors = phase.errors
-        verdicts[f"{phase.name} zero errors"] = not errors
-        if errors:
-            kinds: dict[str, int] = defaultdict(int)
-            for r in errors:
-                kinds[f"{r.endpoint}: {r.error}"] += 1
-            for text, count in sorted(kinds.items(), key=lambda kv: -kv[1])[:8]:
-                echo(f"  {phase.name} error x{count}: {text}")
-    if "bare" in phases and "app" in phases:
+        verdicts[f"{phase.name}: zero errors, every request answered"] = not errors
+        kinds: dict[str, int] = defaultdict(int)
+        for r in errors:
+            kinds[f"{r.endpoint}: {r.error}"] += 1
+        for text, count in sorted(kinds.items(), key=lambda kv: -kv[1])[:8]:
+            echo(f"  {phase.name} error x{count}: {text}")
+    ratios = throughput_and_p95_ratios(phases)
+    if ratios:
+        throughput, p95 = ratios
         bare, app = phases["bare"].stats(SKETCH), phases["app"].stats(SKETCH)
-        throughput = app["throughput"] / bare["throughput"]
-        p95 = app["p95"] / bare["p95"]
-        verdicts["throughput app/bare"] = throughput >= TARGET_THROUGHPUT_RATIO
-        verdicts["p95 app/bare"] = p95 <= TARGET_P95_RATIO
+        verdicts["sketch throughput app/bare"] = throughput >= TARGET_THROUGHPUT_RATIO
+        verdicts["sketch p95 app/bare"] = p95 <= TARGET_P95_RATIO
         echo("")
         echo(f"sketch throughput app/bare: {app['throughput']:.2f} / {bare['throughput']:.2f} = {throughput:.2f} "
-             f"(target >= {TARGET_THROUGHPUT_RATIO}) {_verdict(verdicts['throughput app/bare'])}")
+             f"(target >= {TARGET_THROUGHPUT_RATIO}) {_verdict(verdicts['sketch throughput app/bare'])}")
         echo(f"sketch p95 app/bare:        {app['p95']:.2f} / {bare['p95']:.2f} = {p95:.2f} "
-             f"(target <= {TARGET_P95_RATIO}) {_verdict(verdicts['p95 app/bare'])}")
+             f"(target <= {TARGET_P95_RATIO}) {_verdict(verdicts['sketch p95 app/bare'])}")
     if "soak" in phases and phases["soak"].soak_rss:
         soak = phases["soak"]
-        points = [(0, soak.memory["start"])] + soak.soak_rss
-        echo("soak RSS: " + ", ".join(f"{n} req {mib:.0f} MiB" for n, mib in points))
-        first, last = soak.soak_rss[0], soak.soak_rss[-1]
-        growth = last[1] - first[1]
-        verdicts["soak memory flat"] = growth <= TARGET_SOAK_GROWTH_MIB
-        echo(f"soak growth from {first[0]} to {last[0]} requests: {growth:+.1f} MiB "
-             f"(from the start: {last[1] - soak.memory['start']:+.1f} MiB; target <= {TARGET_SOAK_GROWTH_MIB:.0f} MiB)"
-             f" {_verdict(verdicts['soak memory flat'])}")
+        echo("soak RSS: " + ", ".join(f"{n} sketches {mib:.0f} MiB"
+                                      for n, mib in [(0, soak.memory["start"])] + soak.soak_rss))
+        (first_n, first), (last_n, last) = soak.soak_rss[0], soak.soak_rss[-1]
+        verdicts["soak: memory flat"] = last - first <= TARGET_SOAK_GROWTH_MIB
+        echo(f"soak RSS growth from {first_n} to {last_n} sketches: {last - first:+.1f} MiB (from the start: "
+             f"{last - soak.memory['start']:+.1f} MiB; target <= +{TARGET_SOAK_GROWTH_MIB:.0f} MiB) "
+             f"{_verdict(verdicts['soak: memory flat'])}")
     echo("")
     for name, ok in verdicts.items():
-        echo(f"{_verdict(ok):4} {name}")
+        echo(f"{_verdict(ok)} {name}")
     return verdicts
+
+
+def throughput_and_p95_ratios(phases: dict[str, Phase]) -> tuple[float, float] | None:
+    if "bare" not in phases or "app" not in phases:
+        return None
+    bare, app = phases["bare"].stats(SKETCH), phases["app"].stats(SKETCH)
+    return app["throughput"] / bare["throughput"], app["p95"] / bare["p95"]
 
 
 def _verdict(ok: bool) -> str:
@@ -597,29 +674,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50, help="concurrent students (default 50)")
     parser.add_argument("--requests", type=int, default=10, help="sketches each (default 10)")
     parser.add_argument("--soak", type=int, default=0, metavar="N",
-                        help="then N more sketches to the app, memory checked every 500 (e.g. 2000)")
+                        help="then N more sketches to the app, RSS printed every 500 (e.g. 2000)")
     parser.add_argument("--skip-bare", action="store_true", help="do not run the bare Gradio app")
-    parser.add_argument("--no-train", action="store_true", help="no training during the app phase")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate bare and app this many times (default 1)")
+    parser.add_argument("--no-train", action="store_true", help="no training during the app's phase")
     parser.add_argument("--extra-every", type=int, default=5,
-                        help="another tab's endpoint after every N sketches (0: sketches only; default 5)")
+                        help="another tab's request after every N sketches (0: sketches only; default 5)")
     parser.add_argument("--data-dir", default=None,
-                        help="folder with MNIST's training IDX files for the training (default ../shared/data, "
-                             "or one made from the shipped test set)")
+                        help="folder with MNIST's training IDX files (default $CNN_DEMO_DATA_DIR or "
+                             "../shared/data, else one made from the shipped test set)")
     parser.add_argument("--client-procs", type=int, default=1,
                         help="spread the clients over this many processes (default 1: threads of this one)")
+    parser.add_argument("--stock-client", action="store_true",
+                        help="gradio_client as it comes (a new SSL context per request: heavier clients)")
+    parser.add_argument("--app-script", default="demo.py", help="the app to serve (to try a changed copy)")
     parser.add_argument("--phase-timeout", type=float, default=900.0, help="seconds per phase at most")
     parser.add_argument("--request-timeout", type=float, default=120.0, help="seconds per request at most")
     parser.add_argument("--log-dir", type=Path, default=None, help="keep the servers' output there")
     args = parser.parse_args(argv)
-    data_dir = args.data_dir or default_data_dir()
+    data_dir = None if args.no_train else (args.data_dir or default_data_dir())
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)
-    print(f"{os.cpu_count()} CPU cores, shared by the server and the clients "
-          f"({'threads of this process' if args.client_procs <= 1 else f'{args.client_procs} processes'}); "
-          f"training data: {data_dir or 'made from the shipped test set'}", flush=True)
+    print(f"{os.cpu_count()} CPU cores shared by the servers and the clients "
+          f"({'threads of this process' if args.client_procs <= 1 else f'{args.client_procs} processes'}"
+          f"{', stock gradio_client' if args.stock_client else ''}); training data: "
+          f"{data_dir or ('none' if args.no_train else 'made from the shipped test set')}", flush=True)
     phases = run_benchmark(args.clients, args.requests, soak=args.soak, skip_bare=args.skip_bare,
-                           train=not args.no_train, extra_every=args.extra_every, data_dir=data_dir,
-                           client_procs=args.client_procs, phase_timeout=args.phase_timeout,
+                           train=not args.no_train, extra_every=args.extra_every, rounds=args.rounds,
+                           data_dir=data_dir, client_procs=args.client_procs, stock_client=args.stock_client,
+                           app_script=args.app_script, phase_timeout=args.phase_timeout,
                            request_timeout=args.request_timeout, log_dir=args.log_dir,
                            echo=lambda line: print(line, flush=True))
     verdicts = report(phases)

@@ -94,3 +94,19 @@ def test_training_without_data_reports_and_keeps_the_model(tmp_path, quick_model
     final = list(follow(job))[-1]
     assert "Training failed" in final.status and "--data-dir" in final.status
     assert manager.get("mnist") is before and not manager.training_in_progress
+
+
+def test_an_empty_grad_cam_map_falls_back_to_hires_cam_and_says_so(mnist_explainers):
+    from webapp.grad_cam_view import explain_image
+    from webapp.served import test_set
+
+    images, labels = test_set("mnist")
+    zeros = images[labels == 0][:20, :, :, 0]
+    empty = [im for im in zeros if not mnist_explainers.cam("Grad-CAM").explain(im).has_evidence]
+    assert empty, "the shipped model has Grad-CAM maps without evidence for some 0s"
+    explanation = explain_image(mnist_explainers, empty[0], None, "Grad-CAM")
+    assert "HiResCAM" in explanation.message and "no positive evidence" in explanation.message
+    hires = mnist_explainers.cam("HiResCAM").explain(empty[0])
+    from plots import heatmap_overlay
+
+    np.testing.assert_array_equal(explanation.overlay, heatmap_overlay(empty[0], hires.heatmap, 224))

@@ -22,16 +22,23 @@ def dead_filter_table(explainers: ExplainerSet) -> list[list]:
     for layer, stats in explainers.filter_stats.items():
         for index in range(len(stats.fire_rate)):
             rows.append([layer, index, f"{stats.fire_rate[index]:.0%}", f"{stats.active_fraction[index]:.0%}",
-                         round(float(stats.mean_activation[index]), 3), "💀 dead" if stats.dead[index] else ""])
+                         round(float(stats.mean_activation[index]), 3), "DEAD" if stats.dead[index] else "no"])
     return rows
 
 
-TABLE_HEADERS = ["layer", "filter", "fires on (images)", "active positions", "mean activation", "dead?"]
+TABLE_HEADERS = ["layer", "filter", "fires on (% of images)", "active (% of positions)", "mean activation",
+                 "dead?"]
 
 
 def feature_map_picture(explainers: ExplainerSet, index: int) -> tuple[np.ndarray, str]:
     images, labels = test_set(explainers.served.dataset)
-    index = int(np.clip(index, 0, len(labels) - 1))
+    return _feature_map_picture(explainers, int(np.clip(index, 0, len(labels) - 1)))
+
+
+@lru_cache(maxsize=64)
+def _feature_map_picture(explainers: ExplainerSet, index: int) -> tuple[np.ndarray, str]:
+    """Cached: a class switching datasets together asks for the same few pictures."""
+    images, labels = test_set(explainers.served.dataset)
     image = images[index, :, :, 0]
     picture = figure_to_image(feature_maps_figure(image, explainers.filters.all_feature_maps(image)))
     return picture, f"Feature maps of test image #{index} (a **{explainers.class_names[labels[index]]}**)."

@@ -40,26 +40,34 @@ def parse_target(value: object) -> int | None:
     return target
 
 
-def _describe(result: GradCAMResult, names: tuple[str, ...], method: str) -> str:
+FALLBACK = "HiResCAM"
+
+
+def _describe(result: GradCAMResult, names: tuple[str, ...], method: str, shown: GradCAMResult) -> str:
     predicted, target = names[result.predicted], names[result.target]
-    text = f"**Prediction: {predicted}** ({result.probabilities[result.predicted]:.1%} sure)."
-    if not result.has_evidence:
-        return text + (f" {method} finds **no positive evidence for {target}** in conv2. Grad-CAM weighs each "
-                       "feature map by its average gradient, which in this small network is the same for every "
-                       "image and can be negative for a whole class: try **HiResCAM**.")
-    return text + f" The heatmap shows where the evidence for **{target}** lies (red = strongest)."
+    text = f"**Prediction: {predicted}** ({result.probabilities[result.predicted]:.1%} sure). "
+    if shown is not result:
+        text += (f"{method} finds no positive evidence for **{target}**: its weight per map is an average "
+                 f"gradient, the same for every image in this network. The heatmap shows **{FALLBACK}** instead. ")
+    elif not result.has_evidence:
+        return text + f"{method} finds no positive evidence for **{target}** anywhere in this image."
+    return text + f"Red: where the evidence for **{target}** lies."
 
 
 def explain_image(explainers: ExplainerSet, image28: np.ndarray, target: int | None, method: str = "Grad-CAM",
                   note: str = "") -> Explanation:
+    """Prediction and heatmap; an empty Grad-CAM map falls back to HiResCAM's, saying so."""
     result = explainers.cam(method).explain(image28, target)
+    shown = result
+    if not result.has_evidence and method != FALLBACK:
+        shown = explainers.cam(FALLBACK).explain(image28, result.target)
     names = explainers.class_names
     return Explanation(
-        message=(note + " " if note else "") + _describe(result, names, method),
+        message=(note + " " if note else "") + _describe(result, names, method, shown),
         image28=image28,
         model_input=grayscale_rgb(image28, VIEW_SIZE),
         probabilities={names[i]: float(p) for i, p in enumerate(result.probabilities)},
-        overlay=heatmap_overlay(image28, result.heatmap, VIEW_SIZE),
+        overlay=heatmap_overlay(image28, shown.heatmap, VIEW_SIZE),
     )
 
 

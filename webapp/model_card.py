@@ -11,7 +11,7 @@ def model_card(served: ServedModel) -> str:
     card = served.card
     title = dataset_info(served.dataset).title
     arch = architecture_of(served.model)
-    lines = [f"**{title} model** · `{arch.describe()}` · {served.model.count_params():,} parameters"]
+    lines = [f"**{title} model**, {served.model.count_params():,} parameters: {arch.describe()}"]
     if "test_accuracy" in card:
         recipe = f"{card['epochs']} epochs, batch {card['batch_size']}, Adam lr {card['learning_rate']:g}" \
                  f"{' (cosine decay)' if card.get('lr_schedule') == 'cosine' else ''}" \

@@ -14,7 +14,7 @@ MODEL = """\
 Intentionally simple: only 16 filters, so each one can be studied; it trains in a minute or two
 on a CPU and still gets about 99 % of MNIST's test digits right.
 
-**Try:** train with a different random **seed** and compare the filters in the next tab.
+**Try:** train with a different random **seed** and compare the filters in the Filters tab.
 What stays the same? (Discussion: *why do conv1 filters look similar across datasets?*)
 """
 
@@ -40,8 +40,10 @@ FILTERS = """\
 
 MAXIMIZATION = """\
 ### How it works
-1. Start from random noise.  2. Follow the gradient **uphill**, changing the *image*, not the network.
-3. Maximize the mean activation of one filter.  4. The result: what that filter *wants to see*.
+1. Start from random noise.
+2. Follow the gradient **uphill**, changing the *image*, not the network.
+3. Maximize the mean activation of one filter.
+4. The result: what that filter *wants to see*.
 
 Without the **regularizers** the image fills with high-frequency noise that fools the filter:
 L2 decay dims unused pixels, jitter makes the pattern work anywhere, blur and total variation
@@ -49,6 +51,8 @@ make neighbouring pixels agree. Turn them off and compare!
 
 ### What to look for
 - conv1 patterns are usually simple **oriented stripes** (edges repeated over the whole image).
+  A plain **white square** is a real answer too: a filter whose weights are all positive
+  (see the Filters tab) simply likes brightness everywhere.
 - conv2 patterns are more abstract. Choose the **logits** layer to ask for the image of a whole
   class ("the most 3-like image"): does it look like a 3?
 - Some filters don't converge to a clear pattern; that's normal.
@@ -61,11 +65,14 @@ feature maps, averages it into one weight per map, and adds up the weighted maps
 where the evidence for the class lies. Pick a **target class** to ask "why not a 3?".
 
 ### Try and discuss
-- **Draw** a digit (click the 🖌️ brush first), then change it a little: when does the prediction flip?
+- **Draw** a digit, then change it a little: when does the prediction flip?
 - Browse **misclassified** test images: *what is the model looking at when it is wrong?*
 - Compare the heatmaps of **all ten classes**: how do they differ for different targets?
 - The **counterfactual** map shows what argues *against* a class; **guided backprop** gives
   pixel-sharp detail, and **Guided Grad-CAM** combines both.
+- Some classes never get a Grad-CAM heatmap here (an MNIST "0"): its weight per map is an
+  *average* gradient, and in this small network that average is the same for every image.
+  **HiResCAM** multiplies gradients and activations pixel by pixel instead. Why does that help?
 """
 
 CLASSROOM = """\

@@ -7,8 +7,8 @@ Keras checks after every batch; the served model changes only if training finish
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
@@ -19,7 +19,7 @@ from explainers.datasets import dataset_info
 from explainers.evaluation import confusion_matrix, predict_logits
 from explainers.training import TrainingConfig, TrainingProgress, TrainingResult
 from plots import confusion_matrix_figure, figure_to_image, training_curves_figure
-from webapp.served import test_set
+from webapp.served import ExplainerSet, test_set
 
 POLL_SECONDS = 0.5
 
@@ -106,15 +106,26 @@ def _status(latest: TrainingProgress | None) -> str:
     return text + (f", test accuracy {latest.val_accuracy:.1%}" if latest.val_accuracy is not None else "")
 
 
+def confusion_picture(dataset: str, predicted: np.ndarray) -> np.ndarray:
+    """The confusion matrix of a model's predictions on the shipped test set."""
+    labels = test_set(dataset)[1]
+    names = list(dataset_info(dataset).class_names)
+    return figure_to_image(confusion_matrix_figure(confusion_matrix(labels, predicted), names))
+
+
+@lru_cache(maxsize=4)
+def served_confusion(explainers: ExplainerSet) -> np.ndarray:
+    """The confusion matrix of the model being served (cached: it is fixed per model)."""
+    return confusion_picture(explainers.served.dataset, explainers.test_predictions)
+
+
 def _final(job: TrainingJob) -> TrainingUpdate:
     if job.error:
         return TrainingUpdate(0.0, f"⚠️ {job.error}")
     if job.served is None:
         return TrainingUpdate(0.0, "Training cancelled: everyone keeps the model they had.")
-    images, labels = test_set(job.dataset)
-    predicted = predict_logits(job.served.model, images).argmax(axis=1)
-    names = list(dataset_info(job.dataset).class_names)
-    confusion = figure_to_image(confusion_matrix_figure(confusion_matrix(labels, predicted), names))
+    predicted = predict_logits(job.served.model, test_set(job.dataset)[0]).argmax(axis=1)
+    confusion = confusion_picture(job.dataset, predicted)
     saved = " It is saved as the model the app starts with." if job.save else ""
     return TrainingUpdate(1.0, f"✅ Done in {job.result.seconds:.0f} s: test accuracy "
                                f"**{job.served.card['test_accuracy']:.2%}**. Every student is now served this model."
