@@ -39,7 +39,7 @@ def project_trainer(train, test) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=os.environ.get("CNN_DEMO_DATA_DIR", "../shared/data"))
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     x_train, y_train = load_split("mnist", "train", args.data_dir)
     x_test, y_test = load_split("mnist", "test", args.data_dir)

@@ -70,6 +70,10 @@ ProgressFn = Callable[[TrainingProgress], None]
 
 
 class _ProgressCallback(keras.callbacks.Callback):
+    # Safe to run in Keras' callback thread: it reads an Event and hands on floats. Keras then
+    # dispatches it asynchronously, as it does its own History, so training never waits for it.
+    async_safe = True
+
     def __init__(self, epochs: int, steps: int, on_progress: ProgressFn | None,
                  cancel: threading.Event | None, report_every: int) -> None:
         super().__init__()
