@@ -20,11 +20,13 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
 
 from explainers import ModelManager, TrainingBusyError  # noqa: E402
 from explainers.datasets import DATASETS, DataUnavailableError, dataset_info  # noqa: E402
 from explainers.model_store import ModelFileError  # noqa: E402
 from explainers.preprocessing import InputImageError  # noqa: E402
+from plots import png_data_url  # noqa: E402
 from webapp import notes  # noqa: E402
 from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_map_picture, weight_pictures  # noqa: E402
 from webapp.grad_cam_view import (PREDICTED, Explanation, deeper_views, explain_image, explain_sketch,  # noqa: E402
@@ -40,9 +42,25 @@ LIGHT = dict(concurrency_id="light", concurrency_limit=2, show_progress="hidden"
 HEAVY = dict(concurrency_id="heavy", concurrency_limit=1)  # optimization and big figures
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
-HEATMAP_LEGEND = ("<b>Heatmap</b>: where the evidence lies <span style='display:inline-block;width:120px;height:0.8em;"
-                  "background:linear-gradient(90deg,#00007f,#0000ff,#00ffff,#ffff00,#ff0000,#7f0000)'></span> "
-                  "weak → strong")
+# The live views travel inside the answer as inline PNGs (no file to store, no second request),
+# small, and the browser enlarges them: the 28x28 input pixel by pixel, the heatmap smoothly.
+VIEWS = """<div style="display:flex;flex-wrap:wrap;gap:1.5em">
+<figure id="model-view" style="margin:0"><figcaption><b>What the model sees</b> (28x28)</figcaption>{model}</figure>
+<figure id="heatmap" style="margin:0"><figcaption><b>Heatmap</b>: weak <span style="display:inline-block;width:90px;
+height:0.8em;background:linear-gradient(90deg,#00007f,#00f,#0ff,#ff0,#f00,#7f0000)"></span> strong evidence</figcaption>
+{heatmap}</figure></div>"""
+VIEW_IMAGE = '<img src="{src}" width="224" height="224" style="image-rendering:{rendering}" alt="{alt}">'
+EMPTY_VIEW = '<div style="width:224px;height:224px;background:#eee"></div>'
+
+
+def views_html(e: Explanation | None) -> str:
+    """The model's 28x28 input and the heatmap, side by side; grey boxes when there is nothing."""
+    if e is None or e.image28 is None:
+        return VIEWS.format(model=EMPTY_VIEW, heatmap=EMPTY_VIEW)
+    model = VIEW_IMAGE.format(src=png_data_url((e.image28 * 255).astype(np.uint8)), rendering="pixelated",
+                              alt="the 28x28 input")
+    heatmap = VIEW_IMAGE.format(src=png_data_url(e.overlay), rendering="auto", alt="heatmap over the input")
+    return VIEWS.format(model=model, heatmap=heatmap)
 # Gradio's Sketchpad ignores the mouse until its Brush tool is clicked, and forgets it on "Clear canvas":
 # click it for the student when the page is up and after each clear. Found by position, as the labels are
 # translated: the brush is the first tool of the side bar, "clear" the last button of the top panel.
@@ -136,15 +154,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
                 method = gr.Radio(["Grad-CAM", "HiResCAM"], value="Grad-CAM", label="Method")
         with gr.Column(scale=7):
             status = gr.Markdown("✏️ Draw a digit, pick a test image or upload a picture.", elem_id="status")
-            with gr.Row():
-                with gr.Column(min_width=200):
-                    gr.Markdown("**What the model sees** (28x28)")
-                    model_view = gr.Image(elem_id="model-view", show_label=False, height=240, interactive=False,
-                                          format="png", buttons=[])
-                with gr.Column(min_width=200):
-                    gr.HTML(HEATMAP_LEGEND)
-                    overlay = gr.Image(elem_id="heatmap", show_label=False, height=240, interactive=False,
-                                       format="png", buttons=[])
+            views = gr.HTML(views_html(None), elem_id="views")
             probabilities = gr.Label(label="Class probabilities", num_top_classes=3, elem_id="probabilities")
     with gr.Accordion("All ten classes, counterfactual and guided backprop", open=False):
         deeper_button = gr.Button("Show them for this image", variant="primary")
@@ -153,7 +163,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
     gr.Markdown(notes.GRAD_CAM)
 
     seen_model = gr.State(None)  # (dataset, model version) this session saw last
-    outputs = [status, model_view, overlay, probabilities, image_state, seen_model]
+    outputs = [status, views, probabilities, image_state, seen_model]
 
     def respond(name: str, seen: tuple | None, explain) -> tuple:
         """Run ``explain`` on the served explainers; say so when the instructor's training
@@ -163,7 +173,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
         now = (name, current.served.version)
         swapped = seen is not None and seen[0] == name and seen[1] != now[1]
         news = "🔄 **A newly trained model is now served to everyone.** " if swapped else ""
-        return news + e.message, e.model_input, e.overlay, e.probabilities, e.image28, now
+        return news + e.message, views_html(e), e.probabilities, e.image28, now
 
     @friendly
     def on_sketch(value, target_class, name, cam_method, seen):
@@ -191,7 +201,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
 
     def on_dataset(name):
         return (gr.Dropdown(choices=target_choices(name), value=PREDICTED),
-                "Dataset changed: draw, choose or upload an image.", None, None, None, None, None)
+                "Dataset changed: draw, choose or upload an image.", views_html(None), None, None, None)
 
     @friendly
     def on_deeper(image28, target_class, name, cam_method):
@@ -373,8 +383,19 @@ def warm_up(explainers: ServedExplainers, first: str) -> None:
     threading.Thread(target=lambda: [load(n) for n in DATASETS if n != first], daemon=True).start()
 
 
+def share_cores_with_the_server() -> None:
+    """TensorFlow takes half the cores, so a training or a burst of maximizations leaves the
+    other half to the web server and to the students' light requests (set before any TF op)."""
+    import tensorflow as tf
+
+    threads = max(1, (os.cpu_count() or 2) // 2)
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    share_cores_with_the_server()
     manager = ModelManager(**({"models_dir": args.models_dir} if args.models_dir else {}), data_dir=args.data_dir)
     policy = ServerPolicy.decide(share=args.share, allow_training=args.allow_training)
     explainers = ServedExplainers(manager)

@@ -124,15 +124,16 @@ class Call:
 
 def client_plan(index: int, requests: int, first_sketch: int, extra_every: int = 0) -> list[Call]:
     """What client ``index`` sends: sketches ``first_sketch``... of the prepared ones, one after the
-    other, and another tab's request after every ``extra_every`` of them (0: none)."""
+    other, and another tab's request after every ``extra_every`` of them (0: none), at a different
+    point for each client so that they spread over the phase."""
     rng = np.random.default_rng(index)
     calls = []
     for k in range(requests):
         target = -1 if rng.random() < 0.8 else int(rng.integers(10))  # mostly "predicted class"
         method = "Grad-CAM" if rng.random() < 0.8 else "HiResCAM"
         calls.append(Call(SKETCH, (first_sketch + k, target, "mnist", method)))
-        if extra_every and (k + 1) % extra_every == 0:
-            extra = EXTRAS[(index + k // extra_every) % len(EXTRAS)]
+        if extra_every and (k + index) % extra_every == extra_every - 1:  # staggered between clients
+            extra = EXTRAS[(index + (k + index) // extra_every) % len(EXTRAS)]
             if extra == "explain_test_image":
                 calls.append(Call(extra, (int(rng.integers(10000)), bool(rng.random() < 0.3), -1, "mnist",
                                           "Grad-CAM")))
@@ -192,7 +193,7 @@ def _describe_error(err: BaseException) -> str:
 class ClientOptions:
     deadline: float  # time.monotonic() after which nothing more is sent
     request_timeout: float
-    downloads: str  # folder for the files that answers point to (False: not fetched)
+    downloads: str | bool  # folder for the files that answers point to (False: not fetched)
     session_every: int = 0  # a new session (a reloaded page) every that many sketches; 0: never
     stock_client: bool = False
 
@@ -389,8 +390,8 @@ class Phase:
                        "end": other.memory["end"], "vm_hwm": other.memory["vm_hwm"]}
         self.server_cpu += other.server_cpu
         self.client_cpu += other.client_cpu
-        self.training.setdefault("rounds", [dict(self.training)] if self.training else [])
         if other.training:
+            self.training.setdefault("rounds", [dict(self.training)] if self.training else [])
             self.training["rounds"].append(other.training)
         self.rounds += 1
 
@@ -401,16 +402,16 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 def drive(url: str, pid: int, name: str, plans: list[list[Call]], sketch_paths: list[str], *,
           client_procs: int = 1, phase_timeout: float = 900.0, request_timeout: float = 120.0,
-          session_every: int = 0, stock_client: bool = False, training: dict | None = None,
-          soak_checkpoint: int = 0) -> Phase:
+          session_every: int = 0, stock_client: bool = False, fetch_files: bool = True,
+          training: dict | None = None, soak_checkpoint: int = 0) -> Phase:
     """Connect len(plans) clients, release them together, and collect every request's record."""
     phase = Phase(name, len(plans))
     for plan in plans:
         for call in plan:
             phase.expected[call.endpoint] += 1
     downloads = tempfile.mkdtemp(prefix="bench-load-downloads-")
-    options = ClientOptions(time.monotonic() + phase_timeout, request_timeout, downloads, session_every,
-                            stock_client)
+    options = ClientOptions(time.monotonic() + phase_timeout, request_timeout, downloads if fetch_files else False,
+                            session_every, stock_client)
     join_by = options.deadline + request_timeout + 60
     lock = threading.Lock()
     answered = [0]
@@ -546,7 +547,8 @@ def _warm_up(url: str, work: Path) -> None:
 
 def run_benchmark(clients: int = 50, requests: int = 10, *, soak: int = 0, skip_bare: bool = False,
                   train: bool = True, extra_every: int = 5, rounds: int = 1, data_dir: str | None = None,
-                  client_procs: int = 1, stock_client: bool = False, app_script: str = "demo.py",
+                  client_procs: int = 1, stock_client: bool = False, fetch_files: bool = True,
+                  app_script: str = "demo.py",
                   phase_timeout: float = 900.0, request_timeout: float = 120.0, log_dir: Path | None = None,
                   echo: Callable[[str], None] = print) -> dict[str, Phase]:
     """Run the phases and return them by name: "bare", "app" (each pooled over the rounds), "soak"."""
@@ -559,7 +561,7 @@ def run_benchmark(clients: int = 50, requests: int = 10, *, soak: int = 0, skip_
         if train and data_dir is None:
             data_dir = str(make_data_dir(work / "data"))
         options = dict(client_procs=client_procs, phase_timeout=phase_timeout, request_timeout=request_timeout,
-                       stock_client=stock_client)
+                       stock_client=stock_client, fetch_files=fetch_files)
         names = ([] if skip_bare else ["bare"]) + ["app"]
         echo(f"starting {' and '.join(names)} ...")
         with servers(names, work, data_dir, app_script, log_dir) as started:
@@ -687,6 +689,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="spread the clients over this many processes (default 1: threads of this one)")
     parser.add_argument("--stock-client", action="store_true",
                         help="gradio_client as it comes (a new SSL context per request: heavier clients)")
+    parser.add_argument("--no-downloads", action="store_true",
+                        help="clients do not fetch the pictures the answers point to (a page does)")
     parser.add_argument("--app-script", default="demo.py", help="the app to serve (to try a changed copy)")
     parser.add_argument("--phase-timeout", type=float, default=900.0, help="seconds per phase at most")
     parser.add_argument("--request-timeout", type=float, default=120.0, help="seconds per request at most")

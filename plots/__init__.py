@@ -10,11 +10,11 @@ from plots.activation import maximization_figure
 from plots.filters import conv_weights_figure, feature_maps_figure, kernel_grid_figure
 from plots.gradcam import class_grid_figure, gradcam_figure, variants_figure
 from plots.overlay import grayscale_rgb, heatmap_overlay, signed_map_rgb
-from plots.render import figure_to_image
+from plots.render import figure_to_image, png_data_url
 from plots.training import confusion_matrix_figure, training_curves_figure
 
 __all__ = [
     "class_grid_figure", "confusion_matrix_figure", "conv_weights_figure", "feature_maps_figure", "figure_to_image",
     "gradcam_figure", "grayscale_rgb", "heatmap_overlay", "kernel_grid_figure", "maximization_figure",
-    "signed_map_rgb", "training_curves_figure", "variants_figure",
+    "png_data_url", "signed_map_rgb", "training_curves_figure", "variants_figure",
 ]

@@ -25,9 +25,19 @@ def sketch_file(tmp_path, digit: int, **drawing) -> dict:
 
 
 def predicted_label(outputs) -> str:
-    message, model_view, overlay, probabilities = outputs[:4]
-    assert model_view and overlay, "the model's view and the heatmap come back as images"
+    message, views, probabilities = outputs[:3]
+    assert views.count("data:image/png;base64,") == 2, "the model's view and the heatmap come back as images"
     return probabilities["label"]
+
+
+def inline_images(views: str) -> list[np.ndarray]:
+    """The PNG images inside the views' HTML."""
+    import base64
+    import io
+    import re
+
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+            for data in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", views)]
 
 
 @pytest.mark.parametrize("drawing", [
@@ -43,20 +53,20 @@ def test_drawn_digits_are_recognised(client, tmp_path, drawing):
 
 def test_probabilities_and_target_class(client, tmp_path):
     outputs = client.predict(sketch_file(tmp_path, 7, stroke_width=16), 3, "mnist", api_name="/explain_sketch")
-    probabilities = outputs[3]
+    probabilities = outputs[2]
     assert probabilities["label"] == "7"
     confidences = {c["label"]: c["confidence"] for c in probabilities["confidences"]}
     assert confidences["7"] > 0.9 and sum(confidences.values()) <= 1 + 1e-6
     assert "evidence for **3**" in outputs[0]
-    overlay = np.asarray(Image.open(outputs[2]))
-    assert overlay.shape[:2] == (224, 224) and overlay.std() > 10
+    model_input, overlay = inline_images(outputs[1])
+    assert model_input.shape == (28, 28) and overlay.shape == (112, 112, 3) and overlay.std() > 10
 
 
 def test_blank_sketch_says_draw_and_clears_the_heatmap(client):
     for blank in ({"background": None, "layers": [], "composite": None}, None):
-        message, model_view, overlay, probabilities = client.predict(blank, -1, "mnist", api_name="/explain_sketch")
+        message, views, probabilities = client.predict(blank, -1, "mnist", api_name="/explain_sketch")
         assert "Draw a digit" in message
-        assert model_view is None and overlay is None and not probabilities.get("label")
+        assert "<img" not in views and not probabilities.get("label")
 
 
 def test_out_of_range_target_is_refused_with_a_message(client, tmp_path):
@@ -70,12 +80,12 @@ def test_fashion_sketch_uses_fashion_classes(client, tmp_path):
                              api_name="/explain_sketch")
     from explainers.datasets import DATASETS
 
-    assert outputs[3]["label"] in DATASETS["fashion_mnist"].class_names
+    assert outputs[2]["label"] in DATASETS["fashion_mnist"].class_names
 
 
 def test_test_image_browser_and_misclassified(client):
     outputs = client.predict(0, False, -1, "mnist", api_name="/explain_test_image")
-    assert "Test image #0" in outputs[0] and outputs[3]["label"] == "7"
+    assert "Test image #0" in outputs[0] and outputs[2]["label"] == "7"
     wrong = client.predict(0, True, -1, "mnist", api_name="/explain_test_image")
     assert "gets this one wrong" in wrong[0]
 

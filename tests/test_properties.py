@@ -39,7 +39,7 @@ def test_any_sketch_gives_a_result_or_a_message(explainers, image, target, as_di
         assert explanation.overlay is None and len(explanation.message) > 5
     else:
         assert abs(sum(explanation.probabilities.values()) - 1) < 1e-4
-        assert explanation.overlay.shape == (224, 224, 3)
+        assert explanation.overlay.shape == (112, 112, 3)
 
 
 odd_numbers = st.one_of(st.sampled_from([-5, 0, 10**6, math.nan, math.inf, -math.inf, "x", None, "3"]),

@@ -109,4 +109,4 @@ def test_an_empty_grad_cam_map_falls_back_to_hires_cam_and_says_so(mnist_explain
     hires = mnist_explainers.cam("HiResCAM").explain(empty[0])
     from plots import heatmap_overlay
 
-    np.testing.assert_array_equal(explanation.overlay, heatmap_overlay(empty[0], hires.heatmap, 224))
+    np.testing.assert_array_equal(explanation.overlay, heatmap_overlay(empty[0], hires.heatmap, 112))

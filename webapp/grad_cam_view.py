@@ -1,8 +1,9 @@
 """The Grad-CAM tab: from a sketch, an upload or a test image to prediction and heatmaps.
 
 The per-stroke path (``explain_*``) is kept light for a classroom on one small server:
-a few milliseconds of model work and small images drawn with numpy. The richer
-matplotlib figures (ten classes, counterfactual, guided) are made on request.
+a few milliseconds of model work and two small images drawn with numpy (the page
+enlarges them). The richer matplotlib figures (ten classes, counterfactual, guided)
+are made on request.
 """
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ import numpy as np
 
 from explainers.grad_cam import PREDICTED, GradCAMResult
 from explainers.preprocessing import InputImageError, image_to_mnist, load_upload, sketch_to_mnist
-from plots import class_grid_figure, figure_to_image, grayscale_rgb, heatmap_overlay, variants_figure
+from plots import class_grid_figure, figure_to_image, heatmap_overlay, variants_figure
 from webapp.served import ExplainerSet, test_set
 
-VIEW_SIZE = 224
+OVERLAY_SIZE = 112  # 4 px per input pixel; the page shows it twice as large, smoothly
 
 
 @dataclass(frozen=True)
 class Explanation:
     message: str  # markdown shown above the pictures
     image28: np.ndarray | None = None  # what the model sees; kept by the session for the deeper views
-    model_input: np.ndarray | None = None  # that image, enlarged, as RGB
     probabilities: dict[str, float] | None = None
     overlay: np.ndarray | None = None
 
@@ -65,9 +65,8 @@ def explain_image(explainers: ExplainerSet, image28: np.ndarray, target: int | N
     return Explanation(
         message=(note + " " if note else "") + _describe(result, names, method, shown),
         image28=image28,
-        model_input=grayscale_rgb(image28, VIEW_SIZE),
         probabilities={names[i]: float(p) for i, p in enumerate(result.probabilities)},
-        overlay=heatmap_overlay(image28, shown.heatmap, VIEW_SIZE),
+        overlay=heatmap_overlay(image28, shown.heatmap, OVERLAY_SIZE),
     )
 
 
