@@ -37,6 +37,7 @@ import multiprocessing
 import os
 import queue
 import shutil
+import signal
 import ssl
 import struct
 import sys
@@ -696,6 +697,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--request-timeout", type=float, default=120.0, help="seconds per request at most")
     parser.add_argument("--log-dir", type=Path, default=None, help="keep the servers' output there")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped from outside: still stop the servers
     data_dir = None if args.no_train else (args.data_dir or default_data_dir())
     if args.log_dir:
         args.log_dir.mkdir(parents=True, exist_ok=True)

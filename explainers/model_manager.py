@@ -93,11 +93,13 @@ class ModelManager:
         cancel: threading.Event | None = None,
         save: bool = False,
         train_limit: int | None = None,
+        cpu_share: float = 1.0,
     ) -> tuple[TrainingResult, ServedModel | None]:
         """Train a fresh model and, unless cancelled, serve it to everyone (and save it if asked).
 
         Raises TrainingBusyError if another training is running, DataUnavailableError if
         the training set cannot be found. The served model changes only on success.
+        ``cpu_share`` < 1 makes training yield the processor to the people being served.
         """
         if not self._train_lock.acquire(blocking=False):
             raise TrainingBusyError("A model is already being trained on this server; try again when it has finished.")
@@ -108,7 +110,7 @@ class ModelManager:
                 x_train, y_train = x_train[:train_limit], y_train[:train_limit]
             x_train, x_test = to_model_input(x_train), to_model_input(x_test)
             model = build_model(architecture, seed=config.seed)
-            result = train_model(model, (x_train, y_train), (x_test, y_test), config, on_progress, cancel)
+            result = train_model(model, (x_train, y_train), (x_test, y_test), config, on_progress, cancel, cpu_share)
             if result.cancelled:
                 return result, None
             card = self._card(dataset, architecture, config, result, model, accuracy(model, x_test, y_test), len(x_train))

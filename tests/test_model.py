@@ -166,3 +166,17 @@ def test_shipped_models_reach_their_accuracy(dataset, minimum, mnist_test, fashi
     assert measured >= minimum
     assert abs(measured - served.card["test_accuracy"]) < 1e-3  # the card tells the truth
     assert served.card["parameters"] == 4594 and served.card["train_images"] == 60_000
+
+
+def test_a_yielding_training_pauses_after_every_batch(mnist_test, monkeypatch):
+    """With cpu_share < 1 the trainer rests after every batch (for 1/share - 1 times its compute)."""
+    import explainers.training as training
+
+    pauses: list[float] = []
+    monkeypatch.setattr(training.time, "sleep", pauses.append)
+    images, labels = mnist_test
+    train_model(build_model(), (images[:640], labels[:640]), (images[9000:9100], labels[9000:9100]),
+                TrainingConfig(epochs=1, batch_size=64), cpu_share=0.25)
+    assert len(pauses) == 10 and all(p > 0 for p in pauses)
+    with pytest.raises(ValueError):
+        train_model(build_model(), (images[:64], labels[:64]), (images[:64], labels[:64]), cpu_share=0)

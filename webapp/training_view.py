@@ -22,6 +22,8 @@ from plots import confusion_matrix_figure, figure_to_image, training_curves_figu
 from webapp.served import ExplainerSet, test_set
 
 POLL_SECONDS = 0.5
+# Training in the app computes at most this share of the time: the students' requests come first.
+TRAINING_CPU_SHARE = 0.25
 
 
 def parse_request(epochs: object, batch_size: object, learning_rate: object, seed: object,
@@ -53,7 +55,7 @@ class TrainingJob:
         try:
             self.result, self.served = manager.train(self.dataset, self.config, self.architecture,
                                                      on_progress=self.progress.append, cancel=self.cancel,
-                                                     save=self.save)
+                                                     save=self.save, cpu_share=TRAINING_CPU_SHARE)
         except Exception as err:  # shown on the page; the served model is untouched
             self.error = f"Training failed: {err}"
         finally:
