@@ -360,6 +360,7 @@ class Phase:
     training: dict = field(default_factory=dict)
     soak_rss: list[tuple[int, float]] = field(default_factory=list)  # (sketches answered, MiB)
     rounds: int = 1
+    began: float = 0.0  # time.monotonic() of the start signal (of the first round)
 
     def of(self, endpoint: str) -> list[Record]:
         return [r for r in self.records if r.endpoint == endpoint]
@@ -449,6 +450,7 @@ def drive(url: str, pid: int, name: str, plans: list[list[Call]], sketch_paths: 
         start.wait(timeout=max(1.0, options.deadline - time.monotonic()))  # every client is connected
         with MemorySampler(pid, progress) as memory:
             cpu_before, server_before, began = _cpu_seconds(), process_cpu_seconds(pid), time.monotonic()
+            phase.began = began
             trainer = None
             if training is not None:
                 trainer = threading.Thread(target=_train, args=(url, training, options, phase.training),
@@ -598,10 +600,21 @@ def run_benchmark(clients: int = 50, requests: int = 10, *, soak: int = 0, skip_
 
 # ------------------------------------------------------------------------------------------ printing
 
-def summary_line(phase: Phase) -> str:
+def summary_line(phase: Phase, slices: int = 6) -> str:
+    """One round's figures, and the sketches' p95 latency in consecutive slices of the round (when in the
+    round the slow answers came: a training's start or end, a burst of heavy requests)."""
     s = phase.stats(SKETCH)
-    return (f"  {phase.name}: {s['answered']}/{s['requests']} sketches in {phase.seconds:.1f} s, "
+    line = (f"  {phase.name}: {s['answered']}/{s['requests']} sketches in {phase.seconds:.1f} s, "
             f"{s['throughput']:.2f}/s, p50 {s['p50']:.2f} s, p95 {s['p95']:.2f} s, errors {len(phase.errors)}")
+    width = phase.seconds / slices if phase.seconds else 0
+    if width and phase.rounds == 1:
+        parts = []
+        for k in range(slices):
+            ok = sorted(r.seconds for r in phase.of(SKETCH) if r.error is None
+                        and k * width <= r.start - phase.began < (k + 1) * width)
+            parts.append(f"{len(ok)}: {_percentile(ok, 95):.1f}" if ok else "0: -")
+        line += f"\n    sketches sent in each {width:.0f} s of the round (count: p95 s): " + ", ".join(parts)
+    return line
 
 
 def report(phases: dict[str, Phase], echo: Callable[[str], None] = print) -> dict[str, bool]:
