@@ -50,6 +50,7 @@ VIEWS = """<div style="display:flex;flex-wrap:wrap;gap:1.5em">
 height:0.8em;background:linear-gradient(90deg,#00007f,#00f,#0ff,#ff0,#f00,#7f0000)"></span> strong evidence</figcaption>
 {heatmap}</figure></div>"""
 VIEW_IMAGE = '<img src="{src}" width="224" height="224" style="image-rendering:{rendering}" alt="{alt}">'
+FIGURE_BUTTONS = ["download", "fullscreen"]  # figures: save for slides, or show full screen
 EMPTY_VIEW = '<div style="width:224px;height:224px;background:#eee"></div>'
 
 
@@ -158,8 +159,8 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
             probabilities = gr.Label(label="Class probabilities", num_top_classes=3, elem_id="probabilities")
     with gr.Accordion("All ten classes, counterfactual and guided backprop", open=False):
         deeper_button = gr.Button("Show them for this image", variant="primary")
-        class_grid = gr.Image(elem_id="class-grid", show_label=False, interactive=False, buttons=["download", "fullscreen"])
-        variants = gr.Image(elem_id="variants", show_label=False, interactive=False, buttons=["download", "fullscreen"])
+        class_grid = gr.Image(elem_id="class-grid", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
+        variants = gr.Image(elem_id="variants", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
     gr.Markdown(notes.GRAD_CAM)
 
     seen_model = gr.State(None)  # (dataset, model version) this session saw last
@@ -229,15 +230,15 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
 def _filters_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -> None:
     with gr.Row():
         with gr.Column(scale=3):
-            conv1 = gr.Image(elem_id="conv1-weights", show_label=False, interactive=False, buttons=["download", "fullscreen"])
-            conv2 = gr.Image(elem_id="conv2-kernels", show_label=False, interactive=False, buttons=["download", "fullscreen"])
+            conv1 = gr.Image(elem_id="conv1-weights", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
+            conv2 = gr.Image(elem_id="conv2-kernels", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
         with gr.Column(scale=2):
             gr.Markdown(notes.FILTERS)
     table = gr.Dataframe(headers=TABLE_HEADERS, label="Filter activity on 1,000 test images (dead: never fires)",
                          interactive=False, max_height=700)
     sample = gr.Slider(0, 9999, value=0, step=1, label="sample_idx: test image for the feature maps")
     caption = gr.Markdown()
-    feature_maps = gr.Image(elem_id="feature-maps", show_label=False, interactive=False, buttons=["download", "fullscreen"])
+    feature_maps = gr.Image(elem_id="feature-maps", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
 
     @friendly
     def on_model(name):
@@ -272,7 +273,7 @@ def _maximization_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.T
             seed = gr.Number(0, precision=0, label="Random seed")
             run = gr.Button("Synthesize", variant="primary")
         with gr.Column(scale=5):
-            picture = gr.Image(elem_id="maximization", show_label=False, interactive=False, buttons=["download", "fullscreen"])
+            picture = gr.Image(elem_id="maximization", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
     gr.Markdown(notes.MAXIMIZATION)
 
     @friendly
@@ -319,8 +320,8 @@ def _model_tab(manager: ModelManager, explainers: ServedExplainers, supervisor: 
             restore = gr.Button("Reload the saved model (undo an unsaved training)", interactive=enabled)
         with gr.Column(scale=5):
             progress = gr.HTML("<p>No training yet.</p>", elem_id="training-progress")
-            curves = gr.Image(elem_id="training-curves", show_label=False, interactive=False, buttons=["download", "fullscreen"])
-            confusion = gr.Image(elem_id="confusion", show_label=False, interactive=False, buttons=["download", "fullscreen"])
+            curves = gr.Image(elem_id="training-curves", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
+            confusion = gr.Image(elem_id="confusion", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
 
     def on_train(name, save_file, *form):
         try:

@@ -39,7 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr-schedule", choices=["constant", "cosine"])
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--filters", type=int, nargs="+", default=[8, 8], help="filters per conv block (2 or 3 numbers)")
+    parser.add_argument("--filters", type=int, nargs="+", default=[8, 8],
+                        help="filters per conv block (2 or 3 numbers)")
     return parser.parse_args(argv)
 
 

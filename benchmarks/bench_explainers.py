@@ -60,9 +60,10 @@ def main() -> None:
     grad_cam, maximizer, visualizer = GradCAM(model), ActivationMaximizer(model), FilterVisualizer(model)
     cycle = iter(np.tile(np.arange(len(images)), 20))
 
-    print("Grad-CAM, one image (predicted class):   ", summary(timings_ms(lambda: grad_cam.explain(images[next(cycle)]), 300)))
-    print("Grad-CAM, all ten classes (one pass):   ", summary(timings_ms(lambda: grad_cam.explain_all(images[next(cycle)]), 200)))
-    print("Guided backprop, one image:              ", summary(timings_ms(lambda: grad_cam.guided_backprop(images[next(cycle)]), 100)))
+    for name, explain, repeats in (("Grad-CAM, one image (predicted class)", grad_cam.explain, 300),
+                                   ("Grad-CAM, all ten classes (one pass)", grad_cam.explain_all, 200),
+                                   ("Guided backprop, one image", grad_cam.guided_backprop, 100)):
+        print(f"{name:40s}", summary(timings_ms(lambda: explain(images[next(cycle)]), repeats)))
 
     targets = maximizer.targets_of("conv1") + maximizer.targets_of("conv2")
     batched = timings_ms(lambda: maximizer.maximize_targets(targets, steps=STEPS), 5)

@@ -6,7 +6,7 @@ seed's optional third block ``conv3``/``pool3``.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import keras
 

@@ -110,7 +110,8 @@ class ModelManager:
                 x_train, y_train = x_train[:train_limit], y_train[:train_limit]
             x_train, x_test = to_model_input(x_train), to_model_input(x_test)
             model = build_model(architecture, seed=config.seed)
-            result = train_model(model, (x_train, y_train), (x_test, y_test), config, on_progress, cancel, cpu_share)
+            result = train_model(model, (x_train, y_train), (x_test, y_test), config, on_progress, cancel,
+                                 cpu_share)
             if result.cancelled:
                 return result, None
             card = self._card(dataset, architecture, config, result, model, accuracy(model, x_test, y_test), len(x_train))
