@@ -21,14 +21,15 @@ from tests.strokes import render_digit
 
 CLIENTS, REQUESTS, ROUNDS = 10, 10, 2
 # demo.py against bare Gradio, drawings only, pooled over alternating rounds. Measured on a 2-core
-# machine: 0.4-0.55x the throughput and 1.7-2.3x the p95 (see the benchmark's report).
-MIN_THROUGHPUT_RATIO = 0.25
-MAX_P95_RATIO = 4.0
+# machine at 10 clients: 0.6x the throughput and 1.4x the p95 (0.4x and 2.3x before the live views
+# became inline PNGs); the benchmark's targets at 50 clients are 0.7x and 1.5x.
+MIN_THROUGHPUT_RATIO = 0.3
+MAX_P95_RATIO = 3.0
 # While one training runs and other students use the other tabs, no drawing waits longer than this.
 MAX_SKETCH_SECONDS_WHILE_TRAINING = 30.0
 
 
-def test_a_full_queue_says_busy_at_once_instead_of_timing_out(tmp_path):
+def test_a_full_queue_says_busy_at_once_instead_of_timing_out(tmp_path, capsys):
     """Beyond capacity a student is told the server is busy, quickly; the others are served,
     and the server serves again once the queue has drained."""
     path = tmp_path / "three.png"
@@ -54,7 +55,9 @@ def test_a_full_queue_says_busy_at_once_instead_of_timing_out(tmp_path):
                 outcomes.append((outcome, round(answered.get(i, time.monotonic() - began), 2)))
             busy = [seconds for outcome, seconds in outcomes if "Queue is full" in outcome]
             served = [seconds for outcome, seconds in outcomes if outcome == "served"]
-            print(f"queue of 2, 7 requests at once: {len(served)} served, {len(busy)} told busy; {outcomes}")
+            with capsys.disabled():
+                print(f"\nqueue of 2, 7 slow requests at once: {len(served)} served, {len(busy)} told busy; "
+                      f"(outcome, seconds): {outcomes}")
             assert busy and served, outcomes
             assert len(busy) + len(served) == len(jobs), f"only busy or served, nothing else: {outcomes}"
             assert max(busy) < min(10.0, max(served)), "the busy message must come at once, not after a wait"
