@@ -211,26 +211,37 @@ def run_client(url: str, calls: list[Call], sketch_paths: list[str], start, opti
     and now and then use another tab (not waited for, as a page does not)."""
     from gradio_client import Client
 
+    def connect() -> Client | None:
+        began = time.monotonic()
+        try:
+            return Client(url, verbose=False, download_files=options.downloads, analytics_enabled=False,
+                          **({} if options.stock_client else {"ssl_verify": TLS}))
+        except Exception as err:  # noqa: BLE001 - counted and reported
+            record(Record("connect", began, time.monotonic() - began, _describe_error(err)))
+            return None
+
     client = None
     pending: list[tuple[str, float, object, list[float]]] = []
     try:
-        began = time.monotonic()
         try:
-            client = Client(url, verbose=False, download_files=options.downloads, analytics_enabled=False,
-                            **({} if options.stock_client else {"ssl_verify": TLS}))
-        except Exception as err:  # noqa: BLE001 - counted and reported
-            record(Record("connect", began, time.monotonic() - began, _describe_error(err)))
-            return
+            client = connect()
         finally:
             start.wait(timeout=max(1.0, options.deadline - time.monotonic()))
+        if client is None:
+            return
         sketches = 0
         for call in calls:
             if time.monotonic() > options.deadline:
                 record(Record(call.endpoint, time.monotonic(), 0.0, "not sent: phase time limit"))
                 continue
             if call.endpoint == SKETCH and options.session_every and sketches and sketches % options.session_every == 0:
-                _finish(pending, options, record)  # a reload abandons them; gradio_client would cancel them
-                client.reset_session()
+                # The page is reloaded: a new session. (A new Client, as a browser makes a new connection;
+                # Client.reset_session() can strand the next answer on the old session's event stream.)
+                _finish(pending, options, record)
+                client.close()
+                client = connect()
+                if client is None:
+                    return
             began = time.monotonic()
             try:
                 job = client.submit(*_arguments(client, call, sketch_paths), api_name=f"/{call.endpoint}")
@@ -680,10 +691,17 @@ def report(phases: dict[str, Phase], echo: Callable[[str], None] = print) -> dic
         echo("soak RSS: " + ", ".join(f"{n} sketches {mib:.0f} MiB"
                                       for n, mib in [(0, soak.memory["start"])] + soak.soak_rss))
         (first_n, first), (last_n, last) = soak.soak_rss[0], soak.soak_rss[-1]
+        if len(soak.soak_rss) < 2:
+            echo(f"soak too short to judge memory (at least {2 * SOAK_CHECKPOINT} sketches)")
+            return _print_verdicts(verdicts, echo)
         verdicts["soak: memory flat"] = last - first <= TARGET_SOAK_GROWTH_MIB
         echo(f"soak RSS growth from {first_n} to {last_n} sketches: {last - first:+.1f} MiB (target <= "
              f"+{TARGET_SOAK_GROWTH_MIB:.0f} MiB) {_verdict(verdicts['soak: memory flat'])}; over all {last_n}: "
              f"{last - soak.memory['start']:+.1f} MiB")
+    return _print_verdicts(verdicts, echo)
+
+
+def _print_verdicts(verdicts: dict[str, bool], echo: Callable[[str], None]) -> dict[str, bool]:
     echo("")
     for name, ok in verdicts.items():
         echo(f"{_verdict(ok)} {name}")
