@@ -405,7 +405,9 @@ def main(argv: list[str] | None = None) -> None:
     app.queue(max_size=args.queue_size, default_concurrency_limit=2)
     print(f"Training {'allowed' if policy.allow_training else 'off'}; models ready "
           f"{time.monotonic() - STARTED:.1f} s after start", flush=True)
+    # Sessions' state is kept for the most recent 400 browser sessions (a few classes), not Gradio's 10,000.
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size="10mb",
+               state_session_capacity=400,
                ssr_mode=False, theme=THEME, css=CSS, js=SELECT_BRUSH_JS, show_error=False)
 
 

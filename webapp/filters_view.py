@@ -35,7 +35,7 @@ def feature_map_picture(explainers: ExplainerSet, index: int) -> tuple[np.ndarra
     return _feature_map_picture(explainers, int(np.clip(index, 0, len(labels) - 1)))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8)  # full-size pictures: keep few
 def _feature_map_picture(explainers: ExplainerSet, index: int) -> tuple[np.ndarray, str]:
     """Cached: a class switching datasets together asks for the same few pictures."""
     images, labels = test_set(explainers.served.dataset)

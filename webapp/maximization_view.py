@@ -34,7 +34,7 @@ def filter_choices(explainers: ExplainerSet, layer: str) -> list[int]:
     return list(range(explainers.maximizer.channels.get(layer, 0)))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8)  # full-size pictures: keep few
 def _maximize(explainers: ExplainerSet, layer: str, filter_index: int | None, steps: int, lr: float, seed: int,
               regularization: Regularization) -> np.ndarray:
     """Cached: a classroom tends to ask for the same default picture many times."""
