@@ -31,7 +31,7 @@ TABLE_HEADERS = ["layer", "filter", "fires on (% of images)", "active (% of posi
 
 
 def feature_map_picture(explainers: ExplainerSet, index: int) -> tuple[np.ndarray, str]:
-    images, labels = test_set(explainers.served.dataset)
+    labels = test_set(explainers.served.dataset)[1]
     return _feature_map_picture(explainers, int(np.clip(index, 0, len(labels) - 1)))
 
 
