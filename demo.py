@@ -16,6 +16,11 @@ import os  # noqa: E402
 import threading  # noqa: E402
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the classroom
+# After every event Gradio rebuilds a pandas table of the last 10,000 events for its optional monitoring
+# page: 10+ ms per request once a class has been busy for a while, more than the request itself. Rebuild it
+# every 1,000 events, over the last 2,000.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "2000")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -28,13 +33,13 @@ from explainers.model_store import ModelFileError  # noqa: E402
 from explainers.preprocessing import InputImageError  # noqa: E402
 from plots import png_data_url  # noqa: E402
 from webapp import notes  # noqa: E402
-from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_map_picture, weight_pictures  # noqa: E402
+from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_maps, weight_pictures  # noqa: E402
 from webapp.grad_cam_view import (PREDICTED, Explanation, deeper_views, explain_image, explain_sketch,  # noqa: E402
                                   explain_test_image, explain_upload, parse_target, test_choices)
-from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximize_picture  # noqa: E402
+from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximization_grid  # noqa: E402
 from webapp.model_card import header_card, model_card  # noqa: E402
 from webapp.policy import NotAllowedError, ServerPolicy  # noqa: E402
-from webapp.served import ServedExplainers  # noqa: E402
+from webapp.served import ExplainerSet, ServedExplainers  # noqa: E402
 from webapp.training_view import TrainingSupervisor, follow, parse_request, served_confusion  # noqa: E402
 
 USER_ERRORS = (ValueError, InputImageError, NotAllowedError, TrainingBusyError, ModelFileError, DataUnavailableError)
@@ -107,7 +112,7 @@ def build_app(manager: ModelManager, explainers: ServedExplainers, policy: Serve
               default_dataset: str = "mnist") -> gr.Blocks:
     supervisor = TrainingSupervisor(manager)
 
-    with gr.Blocks(title="CNN Explainability Demo", analytics_enabled=False) as app:
+    with gr.Blocks(title="CNN Explainability Demo", analytics_enabled=False, delete_cache=(600, 1800)) as app:
         gr.Markdown(notes.INTRO)
         with gr.Row():
             dataset = gr.Radio([(info.title, name) for name, info in DATASETS.items()], value=default_dataset,
@@ -238,7 +243,7 @@ def _filters_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -
                          interactive=False, max_height=700)
     sample = gr.Slider(0, 9999, value=0, step=1, label="sample_idx: test image for the feature maps")
     caption = gr.Markdown()
-    feature_maps = gr.Image(elem_id="feature-maps", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
+    maps = gr.HTML(elem_id="feature-maps")
 
     @friendly
     def on_model(name):
@@ -247,13 +252,13 @@ def _filters_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -
 
     @friendly
     def on_sample(index, name):
-        picture, text = feature_map_picture(explainers(name), index)
-        return text, picture
+        grid, text = feature_maps(explainers(name), index)
+        return text, grid
 
     for trigger in (tab.select, dataset.change):
         trigger(on_model, dataset, [conv1, conv2, table], api_visibility="private", **HEAVY).then(
-            on_sample, [sample, dataset], [caption, feature_maps], api_visibility="private", **HEAVY)
-    sample.release(on_sample, [sample, dataset], [caption, feature_maps], api_name="feature_maps",
+            on_sample, [sample, dataset], [caption, maps], api_visibility="private", **HEAVY)
+    sample.release(on_sample, [sample, dataset], [caption, maps], api_name="feature_maps",
                    trigger_mode="always_last", **HEAVY)
 
 
@@ -273,12 +278,12 @@ def _maximization_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.T
             seed = gr.Number(0, precision=0, label="Random seed")
             run = gr.Button("Synthesize", variant="primary")
         with gr.Column(scale=5):
-            picture = gr.Image(elem_id="maximization", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
+            picture = gr.HTML(elem_id="maximization")
     gr.Markdown(notes.MAXIMIZATION)
 
     @friendly
     def on_run(name, *params):
-        return maximize_picture(explainers(name), *params)
+        return maximization_grid(explainers(name), *params)
 
     @friendly
     def on_dataset(name):
@@ -373,15 +378,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def warm_up(explainers: ServedExplainers, first: str) -> None:
-    """Load and compile the first dataset's model now; the other ones in the background."""
-    def load(name: str) -> None:
+    """Load and compile the first dataset's model now; in the background, the other ones, then the
+    Filters tab's figures (matplotlib's first figure loads its fonts: a second that no student should wait)."""
+    def load(name: str) -> ExplainerSet | None:
         try:
-            explainers(name)
+            return explainers(name)
         except ModelFileError as err:
             print(f"⚠️  {name}: {err}. The app runs; retrain it in the Model tab or restore the file "
                   f"(git checkout saved_models/).", flush=True)
-    load(first)
-    threading.Thread(target=lambda: [load(n) for n in DATASETS if n != first], daemon=True).start()
+            return None
+
+    def in_background(loaded: list) -> None:
+        loaded += [load(name) for name in DATASETS if name != first]
+        for served in filter(None, loaded):
+            weight_pictures(served)
+
+    threading.Thread(target=in_background, args=([load(first)],), daemon=True).start()
 
 
 def share_cores_with_the_server() -> None:
@@ -405,10 +417,12 @@ def main(argv: list[str] | None = None) -> None:
     app.queue(max_size=args.queue_size, default_concurrency_limit=2)
     print(f"Training {'allowed' if policy.allow_training else 'off'}; models ready "
           f"{time.monotonic() - STARTED:.1f} s after start", flush=True)
-    # Sessions' state is kept for the most recent 400 browser sessions (a few classes), not Gradio's 10,000.
+    # Gradio keeps a copy of every component's config and last value per browser session (150-300 KiB
+    # here), for 10,000 sessions by default: keep the 150 most recently active ones (a class of 100 with
+    # reloads); an evicted, long idle page starts afresh. Uploaded drawings are deleted after half an hour.
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size="10mb",
-               state_session_capacity=400,
-               ssr_mode=False, theme=THEME, css=CSS, js=SELECT_BRUSH_JS, show_error=False)
+               state_session_capacity=150, ssr_mode=False, theme=THEME, css=CSS, js=SELECT_BRUSH_JS,
+               show_error=False)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,9 @@
 
 A Sketchpad (same settings as demo.py's: 400x400 canvas, numpy, PNG) and the same extra
 inputs (target class, dataset, method) go into ``/explain_sketch``, whose handler does
-nothing and returns a fixed Label
-(class -> probability, as the app's). The queue and the event have demo.py's settings, so
-whatever this app costs per request is Gradio's own cost: upload, PNG decoding, queueing,
-the event stream. ``benchmarks/bench_load.py`` drives it side by side with demo.py.
+nothing and returns a fixed Label (class -> probability, as the app's). The queue, the event
+and Gradio's monitoring table have demo.py's settings, so whatever this app costs per request
+is Gradio's own cost: upload, PNG decoding, queueing, the event stream. ``benchmarks/bench_load.py`` drives it side by side with demo.py.
 It deliberately imports neither TensorFlow nor the project's packages.
 """
 from __future__ import annotations
@@ -16,6 +15,9 @@ import argparse
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# demo.py's settings for Gradio's per-event monitoring table (see there), so that both apps pay the same.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "2000")
 
 import gradio as gr  # noqa: E402
 

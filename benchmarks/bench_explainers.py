@@ -86,8 +86,6 @@ def main() -> None:
                                                          names),
         "conv1 weights figure": lambda: plots.conv_weights_figure(*visualizer.weights("conv1")),
         "conv2 kernel grid figure": lambda: plots.kernel_grid_figure(*visualizer.weights("conv2")),
-        "feature maps figure": lambda: plots.feature_maps_figure(image, visualizer.all_feature_maps(image)),
-        "maximization figure (16)": lambda: plots.maximization_figure(result),
         "training curves figure": lambda: plots.training_curves_figure(
             {"loss": [0.5, 0.2, 0.1], "accuracy": [0.8, 0.9, 0.95], "val_accuracy": [0.85, 0.92, 0.96]}),
         "confusion matrix figure": lambda: plots.confusion_matrix_figure(np.eye(10) * 1000, names),
@@ -95,6 +93,10 @@ def main() -> None:
     print("Rendering (figure built and rasterized to RGB):")
     for name, make in figures.items():
         print(f"  {name:28s}", summary(timings_ms(lambda: plots.figure_to_image(make()), 10)))
+    print("HTML grids (asked for many times a minute, so not figures):")
+    print("  feature maps (33 maps)      ", summary(timings_ms(
+        lambda: plots.feature_maps_html(image, visualizer.all_feature_maps(image)), 50)))
+    print("  maximization (16 targets)   ", summary(timings_ms(lambda: plots.maximization_html(result), 50)))
     print("Live-path numpy images:")
     print("  heatmap overlay 224 px      ", summary(timings_ms(lambda: plots.heatmap_overlay(image, cam.heatmap), 200)))
     print("  grayscale view 224 px       ", summary(timings_ms(lambda: plots.grayscale_rgb(image), 200)))

@@ -49,11 +49,6 @@ def as_batch(image: np.ndarray) -> np.ndarray:
     return image.reshape(1, 28, 28, 1)
 
 
-def upsample(maps: np.ndarray) -> np.ndarray:
-    """Bilinear resize (n, h, w) -> (n, 28, 28)."""
-    return tf.image.resize(maps[..., np.newaxis], (28, 28), method="bilinear").numpy()[..., 0]
-
-
 class GradCAM:
     name = "Grad-CAM"
 
@@ -67,7 +62,8 @@ class GradCAM:
         self._compiled: dict[str, tf.types.experimental.PolymorphicFunction] = {}
 
     def _cam_function(self, layer: str):
-        """One compiled function per layer: (images, one-hot targets, sign) -> maps and logits.
+        """One compiled function per layer: (images, one-hot targets, sign) -> maps, upsampled maps,
+        each map's largest term, probabilities and the targets used.
 
         A target row of zeros means "the predicted class", decided inside the same pass.
         """
@@ -82,7 +78,9 @@ class GradCAM:
                 features = captured[layer]
                 terms = self.weigh(sign * tape.gradient(scores, features)) * features
                 largest_term = tf.reduce_max(tf.abs(terms), axis=(1, 2, 3))
-                return tf.nn.relu(tf.reduce_sum(terms, axis=-1)), largest_term, logits, tf.argmax(chosen, axis=1)
+                maps = tf.nn.relu(tf.reduce_sum(terms, axis=-1))
+                upsampled = tf.image.resize(maps[..., tf.newaxis], (28, 28), method="bilinear")[..., 0]
+                return (maps, upsampled, largest_term, tf.nn.softmax(logits), tf.argmax(chosen, axis=1))
             self._compiled[layer] = cam
         return self._compiled[layer]
 
@@ -90,12 +88,12 @@ class GradCAM:
         onehot = np.zeros((len(images), NUM_CLASSES), np.float32)  # zeros: the predicted class
         if targets is not None:
             onehot[np.arange(len(images)), targets] = 1.0
-        raw, largest, logits, targets = (t.numpy() for t in self._cam_function(layer)(images, onehot, np.float32(sign)))
-        evidence = raw.max(axis=(1, 2)) > NO_EVIDENCE_RATIO * largest
-        raw = np.where(evidence[:, None, None], raw, 0.0)
-        heatmaps = upsample(raw)
+        raw, heatmaps, largest, probs, targets = (
+            t.numpy() for t in self._cam_function(layer)(images, onehot, np.float32(sign)))
+        evidence = (raw.max(axis=(1, 2)) > NO_EVIDENCE_RATIO * largest)[:, None, None]
+        raw = np.where(evidence, raw, 0.0)
+        heatmaps = np.where(evidence, heatmaps, 0.0)
         heatmaps /= np.maximum(heatmaps.max(axis=(1, 2), keepdims=True), 1e-12)
-        probs = tf.nn.softmax(logits).numpy()
         return [GradCAMResult(heatmaps[i], raw[i], probs[i], int(probs[i].argmax()), int(targets[i]), layer)
                 for i in range(len(images))]
 

@@ -18,11 +18,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from explainers.architecture import Architecture, build_model
-from explainers.datasets import dataset_info, load_split, to_model_input
-from explainers.evaluation import accuracy
+from explainers.architecture import Architecture
+from explainers.datasets import dataset_info
 from explainers.model_store import ModelFileError, load_card, load_model, save_model
-from explainers.training import ProgressFn, TrainingConfig, TrainingResult, train_model
+from explainers.training import ProgressFn, TrainingConfig, TrainingResult
+from explainers.training_worker import TrainedModel, TrainingRequest, train_in_worker, train_new_model
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "saved_models"
 _versions = itertools.count(1)
@@ -93,52 +93,47 @@ class ModelManager:
         cancel: threading.Event | None = None,
         save: bool = False,
         train_limit: int | None = None,
-        cpu_share: float = 1.0,
+        in_worker: bool = False,
     ) -> tuple[TrainingResult, ServedModel | None]:
         """Train a fresh model and, unless cancelled, serve it to everyone (and save it if asked).
 
         Raises TrainingBusyError if another training is running, DataUnavailableError if
         the training set cannot be found. The served model changes only on success.
-        ``cpu_share`` < 1 makes training yield the processor to the people being served.
+        ``in_worker`` trains in a low-priority process, for a server answering people meanwhile.
         """
         if not self._train_lock.acquire(blocking=False):
             raise TrainingBusyError("A model is already being trained on this server; try again when it has finished.")
         try:
-            x_train, y_train = load_split(dataset, "train", self.data_dir)
-            x_test, y_test = load_split(dataset, "test", self.data_dir)
-            if train_limit is not None:
-                x_train, y_train = x_train[:train_limit], y_train[:train_limit]
-            x_train, x_test = to_model_input(x_train), to_model_input(x_test)
-            model = build_model(architecture, seed=config.seed)
-            result = train_model(model, (x_train, y_train), (x_test, y_test), config, on_progress, cancel,
-                                 cpu_share)
-            if result.cancelled:
-                return result, None
-            card = self._card(dataset, architecture, config, result, model, accuracy(model, x_test, y_test), len(x_train))
-            served = ServedModel(dataset, model, card)
+            request = TrainingRequest(dataset, config, architecture,
+                                      None if self.data_dir is None else str(self.data_dir), train_limit)
+            trained = (train_in_worker if in_worker else train_new_model)(request, on_progress, cancel)
+            if trained.model is None:
+                return trained.result, None
+            card = self._card(request, trained)
+            served = ServedModel(dataset, trained.model, card)
             if save:
-                save_model(model, self.model_path(dataset), card)
+                save_model(trained.model, self.model_path(dataset), card)
             self._served[dataset] = served
-            return result, served
+            return trained.result, served
         finally:
             self._train_lock.release()
 
     @staticmethod
-    def _card(dataset: str, architecture: Architecture, config: TrainingConfig, result: TrainingResult,
-              model: keras.Model, test_accuracy: float, train_images: int) -> dict:
+    def _card(request: TrainingRequest, trained: TrainedModel) -> dict:
+        config, architecture = request.config, request.architecture
         return {
-            "dataset": dataset,
+            "dataset": request.dataset,
             "architecture": architecture.to_dict() | {"description": architecture.describe()},
-            "parameters": int(model.count_params()),
+            "parameters": int(trained.model.count_params()),
             "epochs": config.epochs,
             "batch_size": config.batch_size,
             "learning_rate": config.learning_rate,
             "lr_schedule": config.lr_schedule,
             "augment": config.augment,
             "seed": config.seed,
-            "train_images": train_images,
-            "test_accuracy": round(test_accuracy, 5),
-            "training_seconds": round(result.seconds, 1),
+            "train_images": trained.train_images,
+            "test_accuracy": round(trained.test_accuracy, 5),
+            "training_seconds": round(trained.result.seconds, 1),
             "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "versions": library_versions(),
         }

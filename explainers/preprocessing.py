@@ -96,13 +96,15 @@ def _to_unit_float(image: Any) -> np.ndarray:
         raise InputImageError(f"Unsupported image shape {np.shape(image)}: expected grey, RGB or RGBA.")
     if pixels.size == 0:
         raise InputImageError("Draw a digit first: the image is empty.")
-    pixels = pixels.astype(np.float32)  # one copy; the steps below work in place on it
-    np.nan_to_num(pixels, copy=False)
+    if pixels.dtype.kind == "f":
+        pixels = np.nan_to_num(pixels.astype(np.float32))  # a float image may have holes
     # The data tell how it was stored: 0..1 (floats, bools), 0..255 (8 bit) or 0..65535 (16 bit).
-    peak = float(pixels.max())
+    peak = float(pixels.max())  # in the stored type: a sketch's 8-bit pixels are read once, not converted first
     full_scale = next((scale for scale in (1.0, 255.0, 65535.0) if peak <= scale), peak)
-    pixels *= 1 / full_scale
-    return np.clip(pixels, 0.0, 1.0, out=pixels)
+    unit = pixels.astype(np.float32) * np.float32(1 / full_scale)
+    if pixels.dtype.kind in "ub":
+        return unit  # unsigned and within full scale: already in [0, 1]
+    return np.clip(unit, 0.0, 1.0, out=unit)
 
 
 def _border(channel: np.ndarray) -> np.ndarray:

@@ -99,25 +99,6 @@ class _ProgressCallback(keras.callbacks.Callback):
                                               float(logs["val_accuracy"])))
 
 
-class _Throttle(keras.callbacks.Callback):
-    """Pause after each batch so that training computes only ``cpu_share`` of the time.
-
-    On a classroom server, training shares a few cores with every student's requests:
-    a training that yields keeps the page responsive, and merely takes longer.
-    """
-
-    def __init__(self, cpu_share: float) -> None:
-        super().__init__()
-        self.pause_per_second = 1.0 / cpu_share - 1.0
-        self.started = 0.0
-
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        time.sleep((time.perf_counter() - self.started) * self.pause_per_second)
-
-
 def _augmented_batches(images: np.ndarray, labels: np.ndarray, config: TrainingConfig) -> tf.data.Dataset:
     """An endless shuffled stream of augmented batches; each batch gets its own random seed."""
     data = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -147,24 +128,18 @@ def train_model(
     config: TrainingConfig = TrainingConfig(),
     on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
-    cpu_share: float = 1.0,
 ) -> TrainingResult:
     """Train ``model`` in place on float images (N, 28, 28, 1) and int labels.
 
     Returns the per-epoch history; ``cancelled`` is True when ``cancel`` was set, in
-    which case the caller should discard the partly trained model. ``cpu_share`` < 1
-    makes training pause between batches, leaving the rest of the time to others.
+    which case the caller should discard the partly trained model.
     """
-    if not 0 < cpu_share <= 1:
-        raise ValueError("cpu_share must be in (0, 1]")
     keras.utils.set_random_seed(config.seed)
     images, labels = train
     steps = -(-len(images) // config.batch_size)
     compile_model(model, config, steps)
     callbacks: list[keras.callbacks.Callback] = [
         _ProgressCallback(config.epochs, steps, on_progress, cancel, report_every=max(1, steps // 20))]
-    if cpu_share < 1:
-        callbacks.append(_Throttle(cpu_share))
     if config.augment:  # the dataset shuffles itself
         fit_data = dict(x=_augmented_batches(images, labels, config), steps_per_epoch=steps, shuffle=False)
     else:

@@ -1,4 +1,5 @@
-"""Pictures of what the CNN learns, as matplotlib Figures (and fast numpy images for live drawing).
+"""Pictures of what the CNN learns: matplotlib Figures, and fast numpy images and HTML grids for what a
+class asks for many times a minute.
 
     from plots import gradcam_figure, figure_to_image
     picture = figure_to_image(gradcam_figure(image, GradCAM(model).explain(image), class_names))
@@ -6,15 +7,15 @@
 Figures are built with matplotlib's object-oriented API only, never pyplot, so that
 many threads can draw at once (see plots/render.py).
 """
-from plots.activation import maximization_figure
-from plots.filters import conv_weights_figure, feature_maps_figure, kernel_grid_figure
+from plots.filters import conv_weights_figure, kernel_grid_figure
 from plots.gradcam import class_grid_figure, gradcam_figure, variants_figure
+from plots.html_grids import feature_maps_html, maximization_html
 from plots.overlay import grayscale_rgb, heatmap_overlay, signed_map_rgb
 from plots.render import figure_to_image, png_data_url
 from plots.training import confusion_matrix_figure, training_curves_figure
 
 __all__ = [
-    "class_grid_figure", "confusion_matrix_figure", "conv_weights_figure", "feature_maps_figure", "figure_to_image",
-    "gradcam_figure", "grayscale_rgb", "heatmap_overlay", "kernel_grid_figure", "maximization_figure",
+    "class_grid_figure", "confusion_matrix_figure", "conv_weights_figure", "feature_maps_html", "figure_to_image",
+    "gradcam_figure", "grayscale_rgb", "heatmap_overlay", "kernel_grid_figure", "maximization_html",
     "png_data_url", "signed_map_rgb", "training_curves_figure", "variants_figure",
 ]

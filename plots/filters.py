@@ -1,4 +1,4 @@
-"""What the conv layers contain (their 3x3 weights) and what they output (feature maps)."""
+"""What the conv layers contain: their 3x3 weights, with their values (feature maps: plots.html_grids)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +8,6 @@ from plots.render import (SUPTITLE_SIZE, TEXT_SIZE, colorbar, colormap, image_ax
                           symmetric_norm, write_cell_values)
 
 WEIGHT_CMAP = "RdBu_r"  # red = positive weight, blue = negative, white = zero
-FEATURE_CMAP = "viridis"
-PANEL_INCHES = 1.35  # width of one 28x28 panel in a grid of feature maps
 
 
 def signed(value: float) -> str:
@@ -77,36 +75,4 @@ def kernel_grid_figure(kernel: np.ndarray, bias: np.ndarray, layer: str = "conv2
     colorbar(fig, WEIGHT_CMAP, norm, ax, "weight", shrink=0.8)
     fig.suptitle(f"{layer} weights: row = one filter, made of one 3x3 kernel per input map\n"
                  "red: that input map raises the output, blue: lowers it", fontsize=SUPTITLE_SIZE)
-    return fig
-
-
-def _channel_title(channel: int, channel_map: np.ndarray) -> str:
-    peak = float(channel_map.max())
-    return f"#{channel}  max {peak:.2g}" if peak > 0 else f"#{channel}  all zero"
-
-
-def feature_maps_figure(image28: np.ndarray, maps: dict[str, np.ndarray]) -> Figure:
-    """The input, then one row per layer with one panel per channel (each panel scaled to its own max)."""
-    columns = max(layer_maps.shape[-1] for layer_maps in maps.values())
-    fig = new_figure(PANEL_INCHES * columns + 0.8, PANEL_INCHES * 1.15 * (len(maps) + 1) + 0.6)
-    grid = fig.add_gridspec(len(maps) + 1, columns)
-    input_ax = fig.add_subplot(grid[0, 0])
-    image_axis(input_ax, np.asarray(image28).reshape(28, 28), "input")
-    input_ax.set_ylabel("input\n28x28", fontsize=TEXT_SIZE)
-    legend_ax = fig.add_subplot(grid[0, 1:])
-    legend_ax.axis("off")  # the empty space beside the input explains how to read the rows below
-    legend_ax.text(0.02, 0.5, "conv: each filter slides over all maps above it and lights up where it finds "
-                   "its pattern\npool: keeps the largest value of every 2x2 block, so the maps shrink to half "
-                   "the size\nbright = strong response; each panel is scaled to its own max (written on top)",
-                   fontsize=TEXT_SIZE + 1, va="center", linespacing=1.6)
-    for row, (layer, layer_maps) in enumerate(maps.items(), start=1):
-        height, width, channels = layer_maps.shape
-        for channel in range(channels):
-            ax = fig.add_subplot(grid[row, channel])
-            channel_map = layer_maps[:, :, channel]
-            image_axis(ax, channel_map, _channel_title(channel, channel_map), cmap=FEATURE_CMAP, vmin=0.0,
-                       vmax=max(float(channel_map.max()), 1e-12), title_size=TEXT_SIZE)
-            if channel == 0:
-                ax.set_ylabel(f"{layer}\n{height}x{width}", fontsize=TEXT_SIZE)
-    fig.suptitle("Feature maps: where each filter responds in this image", fontsize=SUPTITLE_SIZE)
     return fig

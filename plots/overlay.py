@@ -17,14 +17,14 @@ HEATMAP_CMAP = "jet"  # the classic Grad-CAM colouring: blue = unimportant, red 
 SIGNED_CMAP = "RdBu_r"  # red = positive, blue = negative, as in the weight plots
 
 
-def _lut(name: str, entries: int) -> np.ndarray:
+def lut(name: str, entries: int) -> np.ndarray:
     """``entries`` RGB colours (uint8) evenly sampled from a colormap."""
     return (colormap(name)(np.linspace(0.0, 1.0, entries))[:, :3] * 255).round().astype(np.uint8)
 
 
-HEATMAP_LUT = _lut(HEATMAP_CMAP, 256)
+HEATMAP_LUT = lut(HEATMAP_CMAP, 256)
 # An odd number of entries puts an exact middle colour at index 127: zero maps to neutral white.
-SIGNED_LUT = _lut(SIGNED_CMAP, 255)
+SIGNED_LUT = lut(SIGNED_CMAP, 255)
 
 
 @lru_cache(maxsize=8)

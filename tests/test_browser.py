@@ -119,7 +119,8 @@ def image_block(page, elem_id: str):
 
 
 def shown_image(page, elem_id: str, timeout: float = PREDICTION_TIMEOUT) -> str:
-    """Wait until the gr.Image ``elem_id`` shows a loaded picture; its src."""
+    """Wait until the component ``elem_id`` (a gr.Image, or the first picture of an HTML grid) shows a
+    loaded picture; its src."""
     picture = image_block(page, elem_id).locator("img").first
     expect(picture).to_be_visible(timeout=timeout)
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle(),

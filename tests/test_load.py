@@ -20,10 +20,11 @@ from tests.app_server import running_app
 from tests.strokes import render_digit
 
 CLIENTS, REQUESTS, ROUNDS = 10, 10, 2
-# demo.py against bare Gradio, drawings only, pooled over alternating rounds. Measured on a 2-core
-# machine at 10 clients: 0.6x the throughput and 1.4-2.3x the p95 (p95s of 0.2-0.4 s, so noisy); before
-# the live views became inline PNGs, 0.4x. The benchmark's targets at 50 clients are 0.7x and 1.5x.
-MIN_THROUGHPUT_RATIO = 0.3
+# demo.py against bare Gradio, drawings only, pooled over alternating rounds, with the benchmark's lean
+# clients (the server is the bottleneck: harsher than the setup). Measured on a 2-core machine at
+# 10 clients: 0.64x the throughput and 1.4-2.3x the p95 (p95s of 0.15-0.4 s, so noisy); before the live
+# views became inline PNGs, 0.4x. The benchmark's targets at 50 stock clients are 0.7x and 1.5x.
+MIN_THROUGHPUT_RATIO = 0.45
 MAX_P95_RATIO = 4.0
 # While one training runs and other students use the other tabs, no drawing waits longer than this.
 MAX_SKETCH_SECONDS_WHILE_TRAINING = 30.0

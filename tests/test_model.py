@@ -1,7 +1,9 @@
 """The model and its lifecycle: architecture, training, saving, loading, serving."""
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -9,8 +11,10 @@ import pytest
 
 from explainers import ModelManager, TrainingBusyError
 from explainers.architecture import Architecture, build_model
+from explainers.evaluation import accuracy
 from explainers.model_store import ModelFileError, load_card, load_model, save_model
 from explainers.training import TrainingConfig, TrainingProgress, train_model
+from explainers.training_worker import TrainingRequest, train_in_worker
 
 
 def test_architecture_is_the_seed_network():
@@ -145,13 +149,14 @@ def test_manager_caches_and_trains_one_at_a_time(tmp_path, quick_model_path, off
     assert manager.reload("mnist").version > served.version  # back to the file on disk
 
 
-def test_cancelled_training_keeps_the_served_model(tmp_path, quick_model_path, offline_data_dir):
+@pytest.mark.parametrize("in_worker", [False, True])
+def test_cancelled_training_keeps_the_served_model(tmp_path, quick_model_path, offline_data_dir, in_worker):
     (tmp_path / "mnist_simple_cnn.keras").write_bytes(quick_model_path.read_bytes())
     manager = ModelManager(models_dir=tmp_path, data_dir=offline_data_dir)
     before = manager.get("mnist")
     cancel = threading.Event()
     result, served = manager.train("mnist", TrainingConfig(epochs=3), on_progress=lambda p: cancel.set(),
-                                   cancel=cancel, train_limit=2000)
+                                   cancel=cancel, train_limit=2000, in_worker=in_worker)
     assert result.cancelled and served is None
     assert manager.get("mnist") is before and not manager.training_in_progress
 
@@ -160,7 +165,6 @@ def test_cancelled_training_keeps_the_served_model(tmp_path, quick_model_path, o
 def test_shipped_models_reach_their_accuracy(dataset, minimum, mnist_test, fashion_test):
     images, labels = mnist_test if dataset == "mnist" else fashion_test
     served = ModelManager().get(dataset)
-    from explainers.evaluation import accuracy
 
     measured = accuracy(served.model, images, labels)
     assert measured >= minimum
@@ -168,15 +172,37 @@ def test_shipped_models_reach_their_accuracy(dataset, minimum, mnist_test, fashi
     assert served.card["parameters"] == 4594 and served.card["train_images"] == 60_000
 
 
-def test_a_yielding_training_pauses_after_every_batch(mnist_test, monkeypatch):
-    """With cpu_share < 1 the trainer rests after every batch (for 1/share - 1 times its compute)."""
-    import explainers.training as training
+def _worker_policies() -> list[int]:
+    """The scheduling policies of this process's training workers now (Linux's /proc)."""
+    children = " ".join(p.read_text() for p in Path(f"/proc/{os.getpid()}/task").glob("*/children")).split()
+    return [os.sched_getscheduler(int(pid)) for pid in children
+            if b"explainers.training_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
-    pauses: list[float] = []
-    monkeypatch.setattr(training.time, "sleep", pauses.append)
+
+def test_a_worker_process_trains_at_idle_priority_and_hands_back_the_model(offline_data_dir, mnist_test):
+    policies: list[list[int]] = []
+    progress: list[TrainingProgress] = []
+
+    def on_progress(p: TrainingProgress) -> None:
+        progress.append(p)
+        policies.append(_worker_policies())
+
+    request = TrainingRequest("mnist", TrainingConfig(epochs=2, batch_size=256), data_dir=str(offline_data_dir),
+                              train_limit=3000)
+    trained = train_in_worker(request, on_progress)
+    assert policies[0] == [os.SCHED_IDLE]  # the students' requests come first
+    assert [p.epoch for p in progress if p.val_accuracy is not None] == [1, 2]
+    assert trained.train_images == 3000 and len(trained.result.history["val_accuracy"]) == 2
     images, labels = mnist_test
-    train_model(build_model(), (images[:640], labels[:640]), (images[9000:9100], labels[9000:9100]),
-                TrainingConfig(epochs=1, batch_size=64), cpu_share=0.25)
-    assert len(pauses) == 10 and all(p > 0 for p in pauses)
-    with pytest.raises(ValueError):
-        train_model(build_model(), (images[:64], labels[:64]), (images[:64], labels[:64]), cpu_share=0)
+    assert abs(accuracy(trained.model, images, labels) - trained.test_accuracy) < 1e-6  # the model it measured
+    assert trained.test_accuracy == pytest.approx(trained.result.history["val_accuracy"][-1], abs=1e-6)
+    assert _worker_policies() == []  # and it has ended
+
+
+def test_a_worker_reports_a_damaged_training_set_as_the_same_error(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (folder / name).write_bytes(b"not an IDX file")
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte"):
+        train_in_worker(TrainingRequest("mnist", data_dir=str(tmp_path)))

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 import plots
 from plots import figure_to_image
+from tests.inline_images import inline_images
 
 REPO = Path(__file__).resolve().parent.parent
 FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -25,8 +26,6 @@ FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 FIGURES = {
     "conv_weights": lambda d: plots.conv_weights_figure(*d["conv1"]),
     "kernel_grid": lambda d: plots.kernel_grid_figure(*d["conv2"]),
-    "feature_maps": lambda d: plots.feature_maps_figure(d["image"], d["maps"]),
-    "maximization": lambda d: plots.maximization_figure(d["maximization"], {("conv2", 1)}),
     "gradcam": lambda d: plots.gradcam_figure(d["image"], d["cam"], d["class_names"]),
     "gradcam_no_evidence": lambda d: plots.gradcam_figure(d["image"], d["empty_cam"], d["class_names"]),
     "class_grid": lambda d: plots.class_grid_figure(d["image"], d["cams"], d["class_names"]),
@@ -61,9 +60,6 @@ def synthetic_inputs() -> dict:
         "image": image, "class_names": FASHION_NAMES,
         "conv1": (rng.normal(0, 0.3, (3, 3, 1, 8)), rng.normal(0, 0.05, 8)),
         "conv2": (rng.normal(0, 0.2, (3, 3, 8, 8)), rng.normal(0, 0.05, 8)),
-        "maps": {"conv1": rng.uniform(0, 1, (28, 28, 8)), "pool1": rng.uniform(0, 1, (14, 14, 8)),
-                 "conv2": rng.uniform(0, 2, (14, 14, 8)), "pool2": rng.uniform(0, 2, (7, 7, 8))},
-        "maximization": synthetic_maximization([("conv2", i) for i in range(8)]),
         "cam": synthetic_cam(3, blob), "empty_cam": synthetic_cam(5, np.zeros((28, 28))),
         "cams": [synthetic_cam(c, blob if c % 2 else np.zeros((28, 28))) for c in range(10)],
         "counterfactual": synthetic_cam(3, blob[::-1]),
@@ -78,7 +74,7 @@ def real() -> dict:
     """Explainer outputs of a model trained for one epoch on 3,000 shipped test images (a few seconds)."""
     import dataclasses
 
-    from explainers import ActivationMaximizer, FilterVisualizer, GradCAM
+    from explainers import FilterVisualizer, GradCAM
     from explainers.architecture import build_model
     from explainers.datasets import load_split, to_model_input
     from explainers.evaluation import confusion_matrix, predict_logits
@@ -96,7 +92,6 @@ def real() -> dict:
         "image": image, "class_names": [str(digit) for digit in range(10)],
         "conv1": filters.weights("conv1"), "conv2": filters.weights("conv2"),
         "maps": filters.all_feature_maps(image),
-        "maximization": ActivationMaximizer(model).maximize("conv2", steps=32),
         "cam": explained, "cams": cam.explain_all(image),
         "empty_cam": dataclasses.replace(explained, heatmap=np.zeros((28, 28), np.float32), target=1),
         "counterfactual": cam.counterfactual(image),
@@ -171,23 +166,52 @@ def test_conv_weights_figure_rejects_a_kernel_with_several_inputs(real: dict) ->
         plots.conv_weights_figure(*real["conv2"])
 
 
-def test_feature_maps_figure_labels_each_layer_with_its_size(real: dict) -> None:
-    fig = plots.feature_maps_figure(real["image"], real["maps"])
-    row_labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
-    assert row_labels == ["input\n28x28", "conv1\n28x28", "pool1\n14x14", "conv2\n14x14", "pool2\n7x7"]
-    assert len([ax for ax in fig.axes if ax.images]) == 1 + 4 * 8
+def test_feature_maps_html_shows_every_map_at_its_true_size_scaled_to_its_max(real: dict) -> None:
+    page = plots.feature_maps_html(real["image"], real["maps"])
+    pictures = inline_images(page)
+    assert len(pictures) == 1 + 4 * 8
+    assert [p.shape[:2] for p in pictures[::8]] == [(28, 28), (28, 28), (14, 14), (14, 14), (7, 7)]
+    for layer in ("conv1", "pool1", "conv2", "pool2"):
+        height, width = real["maps"][layer].shape[:2]
+        assert f"<b>{layer}</b><br>{height}x{width}" in page
+    conv1 = real["maps"]["conv1"]
+    for channel, picture in enumerate(pictures[1:9]):
+        peak = conv1[:, :, channel].max()
+        expected = "all zero" if peak == 0 else f"max {peak:.2g}"
+        assert f"#{channel} {expected}" in page
+        if peak > 0:  # the brightest pixel of each map gets the top colour of the scale
+            brightest = np.unravel_index(conv1[:, :, channel].argmax(), (28, 28))
+            assert (picture[brightest] == plots.html_grids.FEATURE_LUT[255]).all()
 
 
 @pytest.mark.parametrize("count", [1, 8, 16])
-def test_maximization_figure_wraps_into_rows_of_eight(count: int) -> None:
+def test_maximization_html_has_one_tile_per_target_and_marks_dead_filters(count: int) -> None:
     targets = [("conv2", i % 8) for i in range(count)]
-    fig = plots.maximization_figure(synthetic_maximization(targets), dead={("conv2", 0)})
-    image_axes = [ax for ax in fig.axes if ax.images]
-    assert len(image_axes) == count and len(fig.axes) == 2 * count
-    assert image_axes[0].get_title() == "conv2 #0\ndead filter"
-    columns = len({round(ax.get_position().x0, 3) for ax in image_axes})
-    assert columns == min(count, 8)
-    assert figure_to_image(fig).std() > 10
+    result = synthetic_maximization(targets)
+    page = plots.maximization_html(result, dead={("conv2", 0)})
+    pictures = inline_images(page)
+    assert len(pictures) == count and page.count("<polyline") == count
+    np.testing.assert_array_equal(pictures[0], (result.images[0] * 255).astype(np.uint8))
+    assert page.count("dead filter") == sum(index == 0 for _, index in targets)
+    assert f"activation {result.objective[0][0]:.2g} → {result.objective[0][-1]:.2g}" in page
+    assert plots.html_grids.DEAD_COLOR in page
+    assert page.count("<b>conv2</b><br>") == 1  # one labelled row per layer
+
+
+def test_maximization_html_puts_each_layer_on_its_own_row() -> None:
+    page = plots.maximization_html(synthetic_maximization([("conv1", 0), ("conv1", 1), ("conv2", 0)]))
+    conv1_row, conv2_row = page.split("<b>conv1</b><br>")[1].split("<b>conv2</b><br>")
+    assert conv1_row.count("<img") == 2 and conv2_row.count("<img") == 1
+
+
+def test_maximization_curve_rises_where_the_activation_rises() -> None:
+    rising = plots.html_grids._sparkline(np.arange(10.0), 100, 40, "blue")
+    points = [tuple(map(float, p.split(","))) for p in rising.split('points="')[1].split('"')[0].split()]
+    xs, ys = zip(*points)
+    assert list(xs) == sorted(xs) and list(ys) == sorted(ys, reverse=True)  # SVG's y grows downwards
+    assert min(ys) >= 0 and max(ys) <= 40
+    flat = plots.html_grids._sparkline(np.ones(500), 100, 40, "blue")
+    assert flat.count(",") == plots.html_grids.CURVE_POINTS  # long runs are thinned out
 
 
 def test_gradcam_figure_says_when_there_is_no_evidence(real: dict) -> None:

@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 from explainers import ModelManager
 from webapp.grad_cam_view import explain_sketch
-from webapp.maximization_view import maximize_picture
+from webapp.maximization_view import maximization_grid
 from webapp.served import ServedExplainers
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -56,8 +56,8 @@ def test_any_maximization_parameters_are_run_or_refused(explainers, steps, lr, j
     if valid_steps:
         steps = 16  # keep the property test fast: the step count is checked above
     try:
-        picture = maximize_picture(explainers, layer, "all", steps, lr, 0.01, jitter, 8, 0.05, 0)
+        grid = maximization_grid(explainers, layer, "all", steps, lr, 0.01, jitter, 8, 0.05, 0)
     except ValueError as err:
         assert len(str(err)) > 10
     else:
-        assert picture.ndim == 3 and picture.shape[2] == 3
+        assert grid.count("<img") == grid.count("<polyline") > 0

@@ -10,7 +10,7 @@ from explainers import ModelManager, TrainingBusyError
 from explainers.architecture import Architecture
 from explainers.training import TrainingConfig
 from webapp.grad_cam_view import explain_sketch, parse_target
-from webapp.maximization_view import maximize_picture
+from webapp.maximization_view import maximization_grid
 from webapp.policy import NotAllowedError, ServerPolicy
 from webapp.served import ServedExplainers
 from webapp.training_view import TrainingSupervisor, follow, parse_request
@@ -36,7 +36,7 @@ def test_maximization_parameters_are_refused_with_a_message(mnist_explainers, ov
     params = dict(layer="conv1", filter_choice="all", steps=32, lr=0.05, l2_decay=0.01, jitter=1, blur_every=8,
                   total_variation=0.05, seed=0) | override
     with pytest.raises(ValueError) as err:
-        maximize_picture(mnist_explainers, **params)
+        maximization_grid(mnist_explainers, **params)
     assert len(str(err.value)) > 10  # a sentence for the student, not a bare exception
 
 

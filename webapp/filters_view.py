@@ -5,8 +5,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from plots import conv_weights_figure, feature_maps_figure, figure_to_image, kernel_grid_figure
+from plots import conv_weights_figure, feature_maps_html, figure_to_image, kernel_grid_figure
 from webapp.served import ExplainerSet, test_set
+
 
 @lru_cache(maxsize=8)
 def weight_pictures(explainers: ExplainerSet) -> tuple[np.ndarray, np.ndarray]:
@@ -30,15 +31,10 @@ TABLE_HEADERS = ["layer", "filter", "fires on (% of images)", "active (% of posi
                  "dead?"]
 
 
-def feature_map_picture(explainers: ExplainerSet, index: int) -> tuple[np.ndarray, str]:
-    labels = test_set(explainers.served.dataset)[1]
-    return _feature_map_picture(explainers, int(np.clip(index, 0, len(labels) - 1)))
-
-
-@lru_cache(maxsize=8)  # full-size pictures: keep few
-def _feature_map_picture(explainers: ExplainerSet, index: int) -> tuple[np.ndarray, str]:
-    """Cached: a class switching datasets together asks for the same few pictures."""
+def feature_maps(explainers: ExplainerSet, index: int) -> tuple[str, str]:
+    """The feature maps of test image ``index`` (clamped to the test set), as HTML, and a caption."""
     images, labels = test_set(explainers.served.dataset)
+    index = int(np.clip(index, 0, len(labels) - 1))
     image = images[index, :, :, 0]
-    picture = figure_to_image(feature_maps_figure(image, explainers.filters.all_feature_maps(image)))
-    return picture, f"Feature maps of test image #{index} (a **{explainers.class_names[labels[index]]}**)."
+    grid = feature_maps_html(image, explainers.filters.all_feature_maps(image))
+    return grid, f"Feature maps of test image #{index} (a **{explainers.class_names[labels[index]]}**)."

@@ -1,14 +1,12 @@
-"""The Activation Maximization tab: checked parameters in, a picture of synthesized images out."""
+"""The Activation Maximization tab: checked parameters in, a grid of synthesized images out."""
 from __future__ import annotations
 
 import math
 from functools import lru_cache
 
-import numpy as np
-
 from explainers import Regularization
 from explainers.architecture import LOGITS_LAYER
-from plots import figure_to_image, maximization_figure
+from plots import maximization_html
 from webapp.served import ExplainerSet
 
 ALL_CONV = "all conv filters"
@@ -34,9 +32,9 @@ def filter_choices(explainers: ExplainerSet, layer: str) -> list[int]:
     return list(range(explainers.maximizer.channels.get(layer, 0)))
 
 
-@lru_cache(maxsize=8)  # full-size pictures: keep few
+@lru_cache(maxsize=32)
 def _maximize(explainers: ExplainerSet, layer: str, filter_index: int | None, steps: int, lr: float, seed: int,
-              regularization: Regularization) -> np.ndarray:
+              regularization: Regularization) -> str:
     """Cached: a classroom tends to ask for the same default picture many times."""
     maximizer = explainers.maximizer
     if layer == ALL_CONV:
@@ -44,13 +42,13 @@ def _maximize(explainers: ExplainerSet, layer: str, filter_index: int | None, st
     else:
         targets = maximizer.targets_of(layer, None if filter_index is None else [filter_index])
     result = maximizer.maximize_targets(targets, steps, lr, seed, regularization)
-    return figure_to_image(maximization_figure(result, explainers.dead_filters))
+    return maximization_html(result, explainers.dead_filters)
 
 
-def maximize_picture(explainers: ExplainerSet, layer: str, filter_choice: object, steps: object, lr: object,
-                     l2_decay: object, jitter: object, blur_every: object, total_variation: object,
-                     seed: object) -> np.ndarray:
-    """Validate every parameter (they may come from the API), then synthesize."""
+def maximization_grid(explainers: ExplainerSet, layer: str, filter_choice: object, steps: object, lr: object,
+                      l2_decay: object, jitter: object, blur_every: object, total_variation: object,
+                      seed: object) -> str:
+    """Validate every parameter (they may come from the API), then synthesize: an HTML grid."""
     if layer not in layer_choices(explainers):
         raise ValueError(f"Unknown layer {layer!r}: choose one of {layer_choices(explainers)}.")
     filter_index = None if filter_choice in (None, "", "all") else int(_number("Filter", filter_choice, 0, 63))

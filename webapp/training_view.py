@@ -1,8 +1,9 @@
 """The Model tab's training: one run at a time, in the background, followed live by the page.
 
-A training thread reports progress into a ``TrainingJob``; the page's generator polls it
-twice a second and redraws the curves when an epoch ends. Cancel sets an event that
-Keras checks after every batch; the served model changes only if training finishes.
+A training thread runs it in a low-priority worker process (the students' requests come
+first) and reports its progress into a ``TrainingJob``; the page's generator polls it
+twice a second and redraws the curves when an epoch ends. Cancel reaches the worker,
+which stops after the current batch; the served model changes only if training finishes.
 """
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ from plots import confusion_matrix_figure, figure_to_image, training_curves_figu
 from webapp.served import ExplainerSet, test_set
 
 POLL_SECONDS = 0.5
-# Training in the app computes at most this share of the time: the students' requests come first.
-TRAINING_CPU_SHARE = 0.25
 
 
 def parse_request(epochs: object, batch_size: object, learning_rate: object, seed: object,
@@ -55,7 +54,7 @@ class TrainingJob:
         try:
             self.result, self.served = manager.train(self.dataset, self.config, self.architecture,
                                                      on_progress=self.progress.append, cancel=self.cancel,
-                                                     save=self.save, cpu_share=TRAINING_CPU_SHARE)
+                                                     save=self.save, in_worker=True)
         except Exception as err:  # shown on the page; the served model is untouched
             self.error = f"Training failed: {err}"
         finally:
@@ -136,8 +135,9 @@ def _final(job: TrainingJob) -> TrainingUpdate:
 
 
 def follow(job: TrainingJob) -> Iterator[TrainingUpdate]:
-    """Updates for the page until the job ends; curves are redrawn only when an epoch ends."""
-    drawn_epochs = -1
+    """Updates for the page until the job ends; curves are drawn only when an epoch ends (a figure costs
+    the students' requests a few hundred milliseconds of the server)."""
+    drawn_epochs = 0
     while not job.done.wait(POLL_SECONDS):
         progress = list(job.progress)
         latest = progress[-1] if progress else None

@@ -1,0 +1,110 @@
+"""Grids of small pictures as HTML: feature maps, and the images activation maximization synthesizes.
+
+A class asks for these many times a minute, each for a different image or setting, so they
+cannot be cached; as matplotlib figures each cost half a second of a shared CPU. Here each
+map is a tiny PNG at its true resolution (28x28 at most), enlarged pixel by pixel by the
+browser, and every label is HTML text: a few milliseconds for the whole grid, sharp on a
+projector, and wrapping into more rows on a phone. Colours come from the same colormaps
+as the figures (``plots.overlay.lut``).
+"""
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from plots.overlay import lut
+from plots.render import png_data_url
+
+if TYPE_CHECKING:  # only for type hints: drawing needs no TensorFlow, which explainers imports
+    from explainers.activation_maximizer import MaximizationResult
+
+FEATURE_LUT = lut("viridis", 256)  # dark = no response, yellow = the map's strongest response
+TILE_PX = 84  # a 28x28 map at 3 screen pixels per pixel
+DEAD_COLOR = "#d62728"  # matplotlib's tab:red, as in the figures
+CURVE_COLOR = "#1f77b4"  # tab:blue
+CURVE_POINTS = 128  # at most, per curve: more would not show on a 112-pixel-wide plot
+ROW = '<div style="display:flex;flex-wrap:wrap;gap:6px 10px;align-items:flex-start;margin:6px 0">{}</div>'
+HEADER = '<p style="margin:4px 0"><b>{}</b></p>'
+TILE = ('<figure style="margin:0;text-align:center;font-size:0.85em;line-height:1.25;{style}">'
+        '<img src="{src}" width="{size}" height="{size}" style="image-rendering:pixelated;display:block" '
+        'alt="{alt}">{extra}<figcaption>{caption}</figcaption></figure>')
+
+
+def _tile(image: np.ndarray, name: str, caption: str | None = None, size: int = TILE_PX, extra: str = "",
+          style: str = "") -> str:
+    """One uint8 picture (grey or RGB) enlarged to ``size`` px, with its caption (HTML; default: ``name``)."""
+    return TILE.format(src=png_data_url(image), size=size, alt=html.escape(name), caption=caption or name,
+                       extra=extra, style=style)
+
+
+def _row_label(layer: str, size: str = "") -> str:
+    return f'<div style="width:4.5em;font-size:0.9em"><b>{layer}</b><br>{size}</div>'
+
+
+def _colour_map(channel_map: np.ndarray) -> tuple[np.ndarray, float]:
+    """A feature map in viridis, scaled to its own maximum (so a weak filter's pattern still shows)."""
+    peak = float(channel_map.max())
+    scaled = channel_map / peak if peak > 0 else np.zeros_like(channel_map)
+    return FEATURE_LUT[(np.clip(scaled, 0.0, 1.0) * 255).astype(np.uint8)], peak
+
+
+def feature_maps_html(image28: np.ndarray, maps: dict[str, np.ndarray]) -> str:
+    """The input, then one row per layer with one tile per channel, each scaled to its own max."""
+    grey = (np.clip(np.asarray(image28, np.float32).reshape(28, 28), 0.0, 1.0) * 255).astype(np.uint8)
+    legend = ("<b>conv</b>: each filter slides over all the maps above it and lights up where it finds its pattern. "
+              "<b>pool</b>: keeps the largest value of every 2x2 block, so the maps shrink to half the size. "
+              "Bright = strong response; each map is scaled to its own maximum (written under it).")
+    rows = [ROW.format(_row_label("input", "28x28") + _tile(grey, "the input image", "the image")
+                       + f'<p style="flex:1;min-width:14em;margin:0;font-size:0.9em">{legend}</p>')]
+    for layer, layer_maps in maps.items():
+        height, width, channels = layer_maps.shape
+        tiles = []
+        for channel in range(channels):
+            picture, peak = _colour_map(layer_maps[:, :, channel])
+            tiles.append(_tile(picture, f"#{channel} max {peak:.2g}" if peak > 0 else f"#{channel} all zero"))
+        rows.append(ROW.format(_row_label(layer, f"{height}x{width}") + "".join(tiles)))
+    return HEADER.format("Feature maps: where each filter responds in this image") + "".join(rows)
+
+
+def _sparkline(values: np.ndarray, width: int, height: int, colour: str) -> str:
+    """A line plot of ``values`` as inline SVG, scaled to fill the box (no axes: the caption gives the range)."""
+    values = np.asarray(values, np.float64)
+    values = values[np.linspace(0, len(values) - 1, min(len(values), CURVE_POINTS)).round().astype(int)]
+    low, high = float(values.min()), float(values.max())
+    xs = np.linspace(1, width - 1, len(values))
+    ys = height - 2 - (values - low) / (high - low if high > low else 1.0) * (height - 4)
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
+    return (f'<svg width="{width}" height="{height}" style="display:block;background:#f4f4f4" role="img" '
+            f'aria-label="activation at every step"><polyline points="{points}" fill="none" stroke="{colour}" '
+            f'stroke-width="2"/></svg>')
+
+
+def _target_name(layer: str, index: int) -> str:
+    return f"class {index}" if layer == "logits" else f"{layer} #{index}"
+
+
+def maximization_html(result: MaximizationResult, dead: set[tuple[str, int]] | None = None) -> str:
+    """One tile per target: the synthesized image, its activation at every step, and first → last value.
+
+    Targets in ``dead`` (filters that never fire on real images) are framed in red, so that nobody
+    reads meaning into a picture of something the network never uses.
+    """
+    dead = dead or set()
+    rows: dict[str, list[str]] = {}  # one row per layer, as the feature maps
+    for index, (layer, filter_index) in enumerate(result.targets):
+        is_dead = (layer, filter_index) in dead
+        colour = DEAD_COLOR if is_dead else CURVE_COLOR
+        image = (np.clip(result.images[index], 0.0, 1.0) * 255).astype(np.uint8)
+        objective = result.objective[index]
+        caption = (f"<b>{_target_name(layer, filter_index)}</b>"
+                   + (f'<br><b style="color:{DEAD_COLOR}">dead filter</b>' if is_dead else "")
+                   + f"<br>activation {objective[0]:.2g} → {objective[-1]:.2g}")
+        style = f"border:3px solid {DEAD_COLOR};padding:2px" if is_dead else "padding:5px"
+        rows.setdefault(layer, []).append(_tile(image, _target_name(layer, filter_index), caption, size=112,
+                                                extra=_sparkline(objective, 112, 40, colour), style=style))
+    return (HEADER.format("Activation maximization: the input each filter responds to most")
+            + "<p style='margin:0'>Found by gradient ascent on the image, starting from noise; under each image, "
+              "its activation at every step.</p>"
+            + "".join(ROW.format(_row_label(layer) + "".join(tiles)) for layer, tiles in rows.items()))
