@@ -83,10 +83,14 @@ def test_supervisor_runs_one_training_and_reports_the_end(tmp_path, quick_model_
 
 
 def test_training_without_data_reports_and_keeps_the_model(tmp_path, quick_model_path, monkeypatch):
-    import keras
-
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: (_ for _ in ()).throw(OSError("offline")))
+    # The training runs in a worker process, which inherits the environment: no data directory, an empty
+    # Keras cache, and a proxy that refuses, so its download fails here as on a machine with no internet.
     monkeypatch.delenv("CNN_DEMO_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")  # the discard port: nothing listens
+    for bypass in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(bypass, raising=False)
     (tmp_path / "mnist_simple_cnn.keras").write_bytes(quick_model_path.read_bytes())
     manager = ModelManager(models_dir=tmp_path, data_dir=tmp_path / "nothing-here")
     before = manager.get("mnist")
