@@ -32,4 +32,4 @@ def header_card(manager: ModelManager, dataset: str) -> str:
         return (f"⚠️ **The {dataset_info(dataset).title} model cannot be loaded**: {err}. Nothing was overwritten. "
                 f"Mend it by training a new one in the **Model** tab with *save* ticked (needs the training data), "
                 f"or restore the shipped file (`git checkout {manager.model_path(dataset).parent.name}/`) and press "
-                f"*Serve the shipped model again*.")
+                f"*Reload the saved model*.")
