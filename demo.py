@@ -334,7 +334,7 @@ def _model_tab(manager: ModelManager, explainers: ServedExplainers, supervisor: 
             job = supervisor.start(name, *parse_request(*form), save=bool(save_file))
         except USER_ERRORS as err:
             raise gr.Error(str(err), print_exception=False) from None
-        for update in follow(job):
+        for update in follow(job, explainers):
             bar = f"<progress value='{update.fraction:.3f}' max='1' style='width:100%;height:1.4em'></progress>" \
                   f"<p>{update.status}</p>"
             yield (bar, gr.skip() if update.curves is None else update.curves,

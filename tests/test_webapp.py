@@ -76,7 +76,7 @@ def test_supervisor_runs_one_training_and_reports_the_end(tmp_path, quick_model_
     job = supervisor.start("mnist", TrainingConfig(epochs=1, batch_size=512), Architecture())
     with pytest.raises(TrainingBusyError):
         supervisor.start("mnist", TrainingConfig(epochs=1), Architecture())
-    updates = list(follow(job))
+    updates = list(follow(job, ServedExplainers(manager)))
     assert updates[-1].confusion is not None and "Every student is now served" in updates[-1].status
     assert manager.get("mnist") is job.served
     assert not supervisor.cancel()  # nothing left to cancel
@@ -95,7 +95,7 @@ def test_training_without_data_reports_and_keeps_the_model(tmp_path, quick_model
     manager = ModelManager(models_dir=tmp_path, data_dir=tmp_path / "nothing-here")
     before = manager.get("mnist")
     job = TrainingSupervisor(manager).start("mnist", TrainingConfig(epochs=1), Architecture())
-    final = list(follow(job))[-1]
+    final = list(follow(job, ServedExplainers(manager)))[-1]
     assert "Training failed" in final.status and "--data-dir" in final.status
     assert manager.get("mnist") is before and not manager.training_in_progress
 

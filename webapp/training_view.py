@@ -16,11 +16,10 @@ import numpy as np
 
 from explainers import ModelManager, ServedModel, TrainingBusyError
 from explainers.architecture import Architecture
-from explainers.datasets import dataset_info
-from explainers.evaluation import confusion_matrix, predict_logits
+from explainers.evaluation import confusion_matrix
 from explainers.training import TrainingConfig, TrainingProgress, TrainingResult
 from plots import confusion_matrix_figure, figure_to_image, training_curves_figure
-from webapp.served import ExplainerSet, test_set
+from webapp.served import ExplainerSet, ServedExplainers, test_set
 
 POLL_SECONDS = 0.5
 
@@ -107,34 +106,28 @@ def _status(latest: TrainingProgress | None) -> str:
     return text + (f", test accuracy {latest.val_accuracy:.1%}" if latest.val_accuracy is not None else "")
 
 
-def confusion_picture(dataset: str, predicted: np.ndarray) -> np.ndarray:
-    """The confusion matrix of a model's predictions on the shipped test set."""
-    labels = test_set(dataset)[1]
-    names = list(dataset_info(dataset).class_names)
-    return figure_to_image(confusion_matrix_figure(confusion_matrix(labels, predicted), names))
-
-
 @lru_cache(maxsize=4)
 def served_confusion(explainers: ExplainerSet) -> np.ndarray:
-    """The confusion matrix of the model being served (cached: it is fixed per model)."""
-    return confusion_picture(explainers.served.dataset, explainers.test_predictions)
+    """The confusion matrix of the model being served on the shipped test set (cached: fixed per model)."""
+    labels = test_set(explainers.served.dataset)[1]
+    matrix = confusion_matrix(labels, explainers.test_predictions)
+    return figure_to_image(confusion_matrix_figure(matrix, list(explainers.class_names)))
 
 
-def _final(job: TrainingJob) -> TrainingUpdate:
+def _final(job: TrainingJob, explainers: ServedExplainers) -> TrainingUpdate:
     if job.error:
         return TrainingUpdate(0.0, f"⚠️ {job.error}")
     if job.served is None:
         return TrainingUpdate(0.0, "Training cancelled: everyone keeps the model they had.")
-    predicted = predict_logits(job.served.model, test_set(job.dataset)[0]).argmax(axis=1)
-    confusion = confusion_picture(job.dataset, predicted)
     saved = " It is saved as the model the app starts with." if job.save else ""
     return TrainingUpdate(1.0, f"✅ Done in {job.result.seconds:.0f} s: test accuracy "
                                f"**{job.served.card['test_accuracy']:.2%}**. Every student is now served this model."
                                + saved,
-                          figure_to_image(training_curves_figure(_history(job.progress), job.progress)), confusion)
+                          figure_to_image(training_curves_figure(_history(job.progress), job.progress)),
+                          served_confusion(explainers(job.dataset)))  # the same test predictions the tabs use
 
 
-def follow(job: TrainingJob) -> Iterator[TrainingUpdate]:
+def follow(job: TrainingJob, explainers: ServedExplainers) -> Iterator[TrainingUpdate]:
     """Updates for the page until the job ends; curves are drawn only when an epoch ends (a figure costs
     the students' requests a few hundred milliseconds of the server)."""
     drawn_epochs = 0
@@ -147,4 +140,4 @@ def follow(job: TrainingJob) -> Iterator[TrainingUpdate]:
             drawn_epochs = len(history["loss"])
             curves = figure_to_image(training_curves_figure(history, progress))
         yield TrainingUpdate(latest.fraction if latest else 0.0, _status(latest), curves)
-    yield _final(job)
+    yield _final(job, explainers)
