@@ -44,7 +44,7 @@ import tensorflow as tf  # noqa: E402
 from explainers.architecture import Architecture, build_model  # noqa: E402
 from explainers.datasets import DataUnavailableError, load_split, to_model_input  # noqa: E402
 from explainers.evaluation import accuracy  # noqa: E402
-from explainers.model_store import load_model  # noqa: E402
+from explainers.model_store import load_model, save_model  # noqa: E402
 from explainers.training import ProgressFn, TrainingConfig, TrainingProgress, TrainingResult, train_model  # noqa: E402
 
 CANCEL = "cancel"
@@ -118,7 +118,7 @@ def train_in_worker(request: TrainingRequest, on_progress: ProgressFn | None = N
             raise RuntimeError(f"the training process ended unexpectedly (exit code {worker.returncode})")
         if "error" in final:
             raise KNOWN_ERRORS.get(final["kind"], RuntimeError)(final["error"])
-        result = TrainingResult(final["history"], final["cancelled"], final["seconds"])
+        result = TrainingResult(**final["result"])
         if result.cancelled:
             return TrainedModel(result, None)
         return TrainedModel(result, load_model(model_path), final["test_accuracy"], final["train_images"])
@@ -188,9 +188,8 @@ def worker_main(model_path: str) -> int:
         send({"error": str(err), "kind": kind})
         return 1
     if trained.model is not None:
-        trained.model.save(model_path)
-    send({"history": trained.result.history, "cancelled": trained.result.cancelled,
-          "seconds": trained.result.seconds, "test_accuracy": trained.test_accuracy,
+        save_model(trained.model, model_path)
+    send({"result": dataclasses.asdict(trained.result), "test_accuracy": trained.test_accuracy,
           "train_images": trained.train_images})
     return 0
 
