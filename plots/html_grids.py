@@ -39,6 +39,11 @@ def _tile(image: np.ndarray, name: str, caption: str | None = None, size: int = 
                        extra=extra, style=style)
 
 
+def _grey(image: np.ndarray) -> np.ndarray:
+    """A [0, 1] image as 8-bit grey, its pixels as they are."""
+    return (np.clip(np.asarray(image, np.float32), 0.0, 1.0) * 255).astype(np.uint8)
+
+
 def _row_label(layer: str, size: str = "") -> str:
     return f'<div style="width:4.5em;font-size:0.9em"><b>{layer}</b><br>{size}</div>'
 
@@ -52,11 +57,11 @@ def _colour_map(channel_map: np.ndarray) -> tuple[np.ndarray, float]:
 
 def feature_maps_html(image28: np.ndarray, maps: dict[str, np.ndarray]) -> str:
     """The input, then one row per layer with one tile per channel, each scaled to its own max."""
-    grey = (np.clip(np.asarray(image28, np.float32).reshape(28, 28), 0.0, 1.0) * 255).astype(np.uint8)
     legend = ("<b>conv</b>: each filter slides over all the maps above it and lights up where it finds its pattern. "
               "<b>pool</b>: keeps the largest value of every 2x2 block, so the maps shrink to half the size. "
               "Bright = strong response; each map is scaled to its own maximum (written under it).")
-    rows = [ROW.format(_row_label("input", "28x28") + _tile(grey, "the input image", "the image")
+    image = _tile(_grey(np.reshape(image28, (28, 28))), "the input image", "the image")
+    rows = [ROW.format(_row_label("input", "28x28") + image
                        + f'<p style="flex:1;min-width:14em;margin:0;font-size:0.9em">{legend}</p>')]
     for layer, layer_maps in maps.items():
         height, width, channels = layer_maps.shape
@@ -95,15 +100,13 @@ def maximization_html(result: MaximizationResult, dead: set[tuple[str, int]] | N
     rows: dict[str, list[str]] = {}  # one row per layer, as the feature maps
     for index, (layer, filter_index) in enumerate(result.targets):
         is_dead = (layer, filter_index) in dead
-        colour = DEAD_COLOR if is_dead else CURVE_COLOR
-        image = (np.clip(result.images[index], 0.0, 1.0) * 255).astype(np.uint8)
-        objective = result.objective[index]
-        caption = (f"<b>{_target_name(layer, filter_index)}</b>"
-                   + (f'<br><b style="color:{DEAD_COLOR}">dead filter</b>' if is_dead else "")
+        name, objective = _target_name(layer, filter_index), result.objective[index]
+        caption = (f"<b>{name}</b>" + (f'<br><b style="color:{DEAD_COLOR}">dead filter</b>' if is_dead else "")
                    + f"<br>activation {objective[0]:.2g} → {objective[-1]:.2g}")
         style = f"border:3px solid {DEAD_COLOR};padding:2px" if is_dead else "padding:5px"
-        rows.setdefault(layer, []).append(_tile(image, _target_name(layer, filter_index), caption, size=112,
-                                                extra=_sparkline(objective, 112, 40, colour), style=style))
+        curve = _sparkline(objective, 112, 40, DEAD_COLOR if is_dead else CURVE_COLOR)
+        rows.setdefault(layer, []).append(_tile(_grey(result.images[index]), name, caption, size=112, extra=curve,
+                                                style=style))
     return (HEADER.format("Activation maximization: the input each filter responds to most")
             + "<p style='margin:0'>Found by gradient ascent on the image, starting from noise; under each image, "
               "its activation at every step.</p>"
