@@ -6,7 +6,8 @@ A Sketchpad (same settings as demo.py's: 400x400 canvas, numpy, PNG) and the sam
 inputs (target class, dataset, method) go into ``/explain_sketch``, whose handler does
 nothing and returns a fixed Label (class -> probability, as the app's). The queue, the event
 and Gradio's monitoring table have demo.py's settings, so whatever this app costs per request
-is Gradio's own cost: upload, PNG decoding, queueing, the event stream. ``benchmarks/bench_load.py`` drives it side by side with demo.py.
+is Gradio's own cost: upload, PNG decoding, queueing, the event stream. ``benchmarks/bench_load.py``
+drives it side by side with demo.py.
 It deliberately imports neither TensorFlow nor the project's packages.
 """
 from __future__ import annotations
