@@ -25,13 +25,12 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import gradio as gr  # noqa: E402
-import numpy as np  # noqa: E402
 
 from explainers import ModelManager, TrainingBusyError  # noqa: E402
 from explainers.datasets import DATASETS, DataUnavailableError, dataset_info  # noqa: E402
 from explainers.model_store import ModelFileError  # noqa: E402
 from explainers.preprocessing import InputImageError  # noqa: E402
-from plots import png_data_url  # noqa: E402
+from plots import live_views_html  # noqa: E402
 from webapp import notes  # noqa: E402
 from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_maps, weight_pictures  # noqa: E402
 from webapp.grad_cam_view import (PREDICTED, Explanation, deeper_views, explain_image, explain_sketch,  # noqa: E402
@@ -47,26 +46,9 @@ LIGHT = dict(concurrency_id="light", concurrency_limit=2, show_progress="hidden"
 HEAVY = dict(concurrency_id="heavy", concurrency_limit=1)  # optimization and big figures
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
-# The live views travel inside the answer as inline PNGs (no file to store, no second request),
-# small, and the browser enlarges them: the 28x28 input pixel by pixel, the heatmap smoothly.
-VIEWS = """<div style="display:flex;flex-wrap:wrap;gap:1.5em">
-<figure id="model-view" style="margin:0"><figcaption><b>What the model sees</b> (28x28)</figcaption>{model}</figure>
-<figure id="heatmap" style="margin:0"><figcaption><b>Heatmap</b>: weak <span style="display:inline-block;width:90px;
-height:0.8em;background:linear-gradient(90deg,#00007f,#00f,#0ff,#ff0,#f00,#7f0000)"></span> strong evidence</figcaption>
-{heatmap}</figure></div>"""
-VIEW_IMAGE = '<img src="{src}" width="224" height="224" style="image-rendering:{rendering}" alt="{alt}">'
 FIGURE_BUTTONS = ["download", "fullscreen"]  # figures: save for slides, or show full screen
-EMPTY_VIEW = '<div style="width:224px;height:224px;background:#eee"></div>'
 
 
-def views_html(e: Explanation | None) -> str:
-    """The model's 28x28 input and the heatmap, side by side; grey boxes when there is nothing."""
-    if e is None or e.image28 is None:
-        return VIEWS.format(model=EMPTY_VIEW, heatmap=EMPTY_VIEW)
-    model = VIEW_IMAGE.format(src=png_data_url((e.image28 * 255).astype(np.uint8)), rendering="pixelated",
-                              alt="the 28x28 input")
-    heatmap = VIEW_IMAGE.format(src=png_data_url(e.overlay), rendering="auto", alt="heatmap over the input")
-    return VIEWS.format(model=model, heatmap=heatmap)
 # Gradio's Sketchpad ignores the mouse until its Brush tool is clicked, and forgets it on "Clear canvas":
 # click it for the student when the page is up and after each clear. Found by position, as the labels are
 # translated: the brush is the first tool of the side bar, "clear" the last button of the top panel.
@@ -160,7 +142,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
                 method = gr.Radio(["Grad-CAM", "HiResCAM"], value="Grad-CAM", label="Method")
         with gr.Column(scale=7):
             status = gr.Markdown("✏️ Draw a digit, pick a test image or upload a picture.", elem_id="status")
-            views = gr.HTML(views_html(None), elem_id="views")
+            views = gr.HTML(live_views_html(), elem_id="views")
             probabilities = gr.Label(label="Class probabilities", num_top_classes=3, elem_id="probabilities")
     with gr.Accordion("All ten classes, counterfactual and guided backprop", open=False):
         deeper_button = gr.Button("Show them for this image", variant="primary")
@@ -179,7 +161,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
         now = (name, current.served.version)
         swapped = seen is not None and seen[0] == name and seen[1] != now[1]
         news = "🔄 **A newly trained model is now served to everyone.** " if swapped else ""
-        return news + e.message, views_html(e), e.probabilities, e.image28, now
+        return news + e.message, live_views_html(e.image28, e.overlay), e.probabilities, e.image28, now
 
     @friendly
     def on_sketch(value, target_class, name, cam_method, seen):
@@ -207,7 +189,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
 
     def on_dataset(name):
         return (gr.Dropdown(choices=target_choices(name), value=PREDICTED),
-                "Dataset changed: draw, choose or upload an image.", views_html(None), None, None, None)
+                "Dataset changed: draw, choose or upload an image.", live_views_html(), None, None, None)
 
     @friendly
     def on_deeper(image28, target_class, name, cam_method):
@@ -388,17 +370,20 @@ def warm_up(explainers: ServedExplainers, first: str) -> None:
                   f"(git checkout saved_models/).", flush=True)
             return None
 
-    def in_background(loaded: list) -> None:
-        loaded += [load(name) for name in DATASETS if name != first]
-        for served in filter(None, loaded):
-            weight_pictures(served)
+    first_set = load(first)
 
-    threading.Thread(target=in_background, args=([load(first)],), daemon=True).start()
+    def in_background() -> None:
+        loaded = [first_set] + [load(name) for name in DATASETS if name != first]
+        for explainer_set in filter(None, loaded):
+            weight_pictures(explainer_set)
+
+    threading.Thread(target=in_background, daemon=True).start()
 
 
 def share_cores_with_the_server() -> None:
-    """TensorFlow takes half the cores, so a training or a burst of maximizations leaves the
-    other half to the web server and to the students' light requests (set before any TF op)."""
+    """TensorFlow takes half the cores, so a burst of maximizations leaves the other half to the web
+    server and to the students' light requests (set before any TF op). Training runs in its own
+    idle-priority process (explainers/training_worker.py)."""
     import tensorflow as tf
 
     threads = max(1, (os.cpu_count() or 2) // 2)

@@ -24,8 +24,8 @@ def startup_seconds() -> float:
 
 
 def sketch_update_ms(repeats: int = 50) -> dict[str, list[float]]:
-    from demo import views_html
     from explainers import ModelManager
+    from plots import live_views_html
     from tests.strokes import render_digit, sketch_value
     from webapp.grad_cam_view import explain_sketch
     from webapp.served import ServedExplainers
@@ -40,7 +40,7 @@ def sketch_update_ms(repeats: int = 50) -> dict[str, list[float]]:
         for sketch in sketches:
             start = time.perf_counter()
             explanation = explain_sketch(explainers, sketch, -1)
-            views_html(explanation)
+            live_views_html(explanation.image28, explanation.overlay)
             runs.append((time.perf_counter() - start) * 1000)
             assert explanation.probabilities, explanation.message
         timings[name] = runs

@@ -9,13 +9,13 @@ many threads can draw at once (see plots/render.py).
 """
 from plots.filters import conv_weights_figure, kernel_grid_figure
 from plots.gradcam import class_grid_figure, gradcam_figure, variants_figure
-from plots.html_grids import feature_maps_html, maximization_html
+from plots.html_grids import feature_maps_html, live_views_html, maximization_html
 from plots.overlay import grayscale_rgb, heatmap_overlay, signed_map_rgb
 from plots.render import figure_to_image, png_data_url
 from plots.training import confusion_matrix_figure, training_curves_figure
 
 __all__ = [
     "class_grid_figure", "confusion_matrix_figure", "conv_weights_figure", "feature_maps_html", "figure_to_image",
-    "gradcam_figure", "grayscale_rgb", "heatmap_overlay", "kernel_grid_figure", "maximization_html",
+    "gradcam_figure", "grayscale_rgb", "heatmap_overlay", "kernel_grid_figure", "live_views_html", "maximization_html",
     "png_data_url", "signed_map_rgb", "training_curves_figure", "variants_figure",
 ]

@@ -1,4 +1,5 @@
-"""Grids of small pictures as HTML: feature maps, and the images activation maximization synthesizes.
+"""Small pictures as HTML: the live views beside the sketch pad, feature maps, and the images
+activation maximization synthesizes.
 
 A class asks for these many times a minute, each for a different image or setting, so they
 cannot be cached; as matplotlib figures each cost half a second of a shared CPU. Here each
@@ -42,6 +43,26 @@ def _tile(image: np.ndarray, name: str, caption: str | None = None, size: int = 
 def _grey(image: np.ndarray) -> np.ndarray:
     """A [0, 1] image as 8-bit grey, its pixels as they are."""
     return (np.clip(np.asarray(image, np.float32), 0.0, 1.0) * 255).astype(np.uint8)
+
+
+# The live views travel inside the answer as inline PNGs (no file to store, no second request),
+# small, and the browser enlarges them: the 28x28 input pixel by pixel, the heatmap smoothly.
+VIEWS = """<div style="display:flex;flex-wrap:wrap;gap:1.5em">
+<figure id="model-view" style="margin:0"><figcaption><b>What the model sees</b> (28x28)</figcaption>{model}</figure>
+<figure id="heatmap" style="margin:0"><figcaption><b>Heatmap</b>: weak <span style="display:inline-block;width:90px;
+height:0.8em;background:linear-gradient(90deg,#00007f,#00f,#0ff,#ff0,#f00,#7f0000)"></span> strong evidence</figcaption>
+{heatmap}</figure></div>"""
+VIEW_IMAGE = '<img src="{src}" width="224" height="224" style="image-rendering:{rendering}" alt="{alt}">'
+EMPTY_VIEW = '<div style="width:224px;height:224px;background:#eee"></div>'
+
+
+def live_views_html(image28: np.ndarray | None = None, overlay: np.ndarray | None = None) -> str:
+    """The model's 28x28 input and the heatmap over it (uint8 RGB), side by side; grey boxes without them."""
+    if image28 is None:
+        return VIEWS.format(model=EMPTY_VIEW, heatmap=EMPTY_VIEW)
+    model = VIEW_IMAGE.format(src=png_data_url(_grey(image28)), rendering="pixelated", alt="the 28x28 input")
+    heatmap = VIEW_IMAGE.format(src=png_data_url(overlay), rendering="auto", alt="heatmap over the input")
+    return VIEWS.format(model=model, heatmap=heatmap)
 
 
 def _row_label(layer: str, size: str = "") -> str:
