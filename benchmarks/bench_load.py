@@ -62,7 +62,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio_client reads it too: 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from benchmarks.memory import current_mib, peak_mib  # noqa: E402
+from benchmarks.memory import child_pids, current_mib, peak_mib  # noqa: E402
 from tests.app_server import ROOT, running_app  # noqa: E402
 from tests.strokes import render_digit  # noqa: E402
 
@@ -348,11 +348,10 @@ def process_cpu_seconds(pid: int) -> float:
 
 def process_tree_mib(pid: int) -> float:
     """Resident memory of the process and of its running children (the app's training worker)."""
-    children = " ".join(p.read_text() for p in Path(f"/proc/{pid}/task").glob("*/children")).split()
     total = current_mib(pid)
-    for child in children:
+    for child in child_pids(pid):
         with contextlib.suppress(OSError):  # it has just ended
-            total += process_tree_mib(int(child))
+            total += process_tree_mib(child)
     return total
 
 

@@ -1,4 +1,4 @@
-"""Peak resident memory of this process, resettable between phases of a benchmark (Linux)."""
+"""Resident memory of a process (peak resettable between phases of a benchmark) and its children (Linux)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,3 +24,8 @@ def current_mib(pid: int | str = "self") -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def child_pids(pid: int | str = "self") -> list[int]:
+    """The processes that ``pid`` has started and that are still running."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").glob("*/children") for child in task.read_text().split()]

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from benchmarks.memory import child_pids
 from explainers import ModelManager, TrainingBusyError
 from explainers.architecture import Architecture, build_model
 from explainers.evaluation import accuracy
@@ -174,8 +175,7 @@ def test_shipped_models_reach_their_accuracy(dataset, minimum, mnist_test, fashi
 
 def _worker_policies() -> list[int]:
     """The scheduling policies of this process's training workers now (Linux's /proc)."""
-    children = " ".join(p.read_text() for p in Path(f"/proc/{os.getpid()}/task").glob("*/children")).split()
-    return [os.sched_getscheduler(int(pid)) for pid in children
+    return [os.sched_getscheduler(pid) for pid in child_pids()
             if b"explainers.training_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
