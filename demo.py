@@ -6,40 +6,33 @@
 """
 from __future__ import annotations
 
-import time
+import argparse
+import functools
+import inspect
+import os
+import threading
 
-STARTED = time.monotonic()  # before the slow imports, so the start-up time we print is honest
+import gradio as gr
 
-import argparse  # noqa: E402
-import functools  # noqa: E402
-import os  # noqa: E402
-import threading  # noqa: E402
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the classroom
-# After every event Gradio rebuilds a pandas table of the last 10,000 events for its optional monitoring
-# page: 10+ ms per request once a class has been busy for a while, more than the request itself. Rebuild it
-# every 1,000 events, over the last 2,000.
-os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
-os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "2000")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import gradio as gr  # noqa: E402
-
-from explainers import ModelManager, TrainingBusyError  # noqa: E402
-from explainers.datasets import DATASETS, DataUnavailableError, dataset_info  # noqa: E402
-from explainers.model_store import ModelFileError  # noqa: E402
-from explainers.preprocessing import InputImageError  # noqa: E402
-from plots import live_views_html  # noqa: E402
-from webapp import notes  # noqa: E402
-from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_maps, weight_pictures  # noqa: E402
-from webapp.grad_cam_view import (PREDICTED, Explanation, deeper_views, explain_image, explain_sketch,  # noqa: E402
-                                  explain_test_image, explain_upload, parse_target, test_choices)
-from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximization_grid  # noqa: E402
-from webapp.model_card import header_card, model_card  # noqa: E402
-from webapp.policy import NotAllowedError, ServerPolicy  # noqa: E402
-from webapp.served import ExplainerSet, ServedExplainers  # noqa: E402
-from webapp.training_view import TrainingSupervisor, follow, parse_request, served_confusion  # noqa: E402
+from cnn.architecture import Architecture
+from cnn.datasets import DATASETS, DataUnavailableError
+from cnn.model_manager import ModelManager, TrainingBusyError
+from cnn.model_store import ModelFileError
+from cnn.preprocessing import InputImageError
+from cnn.training import TrainingConfig
+from explainers import PREDICTED, Regularization
+from explainers.activation_maximizer import LEARNING_RATE, STEPS
+from plots import live_views_html
+from webapp import notes
+from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_maps_grid, weight_pictures
+from webapp.grad_cam_view import (Explanation, deeper_views, explain_image, explain_sketch, explain_test_image,
+                                  explain_upload, parse_target, target_choices, test_choices)
+from webapp.header import header_card, model_card
+from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximization_grid
+from webapp.policy import NotAllowedError, ServerPolicy
+from webapp.served import DEFAULT_METHOD, LIVE_METHODS, ExplainerSet, ServedExplainers, new_model_notice
+from webapp.server import quiet_gradio_analytics, seconds_since_start
+from webapp.training_view import TrainingSupervisor, follow, parse_request, progress_html, served_confusion
 
 USER_ERRORS = (ValueError, InputImageError, NotAllowedError, TrainingBusyError, ModelFileError, DataUnavailableError)
 LIGHT = dict(concurrency_id="light", concurrency_limit=2, show_progress="hidden")  # per-stroke events
@@ -74,7 +67,17 @@ SELECT_BRUSH_JS = """
 
 
 def friendly(handler):
-    """Show a user's mistake (bad input, disallowed action) as a message, never a traceback."""
+    """Show a user's mistake (bad input, disallowed action) as a message, never a traceback; for
+    handlers that return and for generators that yield their updates alike."""
+    if inspect.isgeneratorfunction(handler):
+        @functools.wraps(handler)
+        def generator(*args, **kwargs):
+            try:
+                yield from handler(*args, **kwargs)
+            except USER_ERRORS as err:
+                raise gr.Error(str(err), print_exception=False) from None
+        return generator
+
     @functools.wraps(handler)
     def wrapper(*args, **kwargs):
         try:
@@ -84,13 +87,7 @@ def friendly(handler):
     return wrapper
 
 
-def target_choices(dataset: str) -> list[tuple[str, int]]:
-    names = dataset_info(dataset).class_names
-    return [("predicted class", PREDICTED)] + [(f"{i} · {name}" if name != str(i) else name, i)
-                                               for i, name in enumerate(names)]
-
-
-def build_app(manager: ModelManager, explainers: ServedExplainers, policy: ServerPolicy,
+def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy: ServerPolicy,
               default_dataset: str = "mnist") -> gr.Blocks:
     supervisor = TrainingSupervisor(manager)
 
@@ -107,20 +104,20 @@ def build_app(manager: ModelManager, explainers: ServedExplainers, policy: Serve
 
         with gr.Tabs():
             with gr.Tab("Grad-CAM", id="gradcam"):
-                _grad_cam_tab(explainers, dataset)
+                _grad_cam_tab(served_explainers, dataset, default_dataset)
             with gr.Tab("Filters", id="filters") as filters_tab:
-                _filters_tab(explainers, dataset, filters_tab)
+                _filters_tab(served_explainers, dataset, filters_tab)
             with gr.Tab("Activation Maximization", id="maximization") as maximization_tab:
-                _maximization_tab(explainers, dataset, maximization_tab)
+                _maximization_tab(served_explainers, dataset, maximization_tab)
             with gr.Tab("Model", id="model") as model_tab:
-                _model_tab(manager, explainers, supervisor, policy, dataset, card, model_tab)
+                _model_tab(manager, served_explainers, supervisor, policy, dataset, card, model_tab)
         gr.Markdown(notes.CLASSROOM)
         dataset.change(show_card, dataset, card, api_visibility="private")
         app.load(show_card, dataset, card, api_visibility="private")
     return app
 
 
-def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
+def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_dataset: str) -> None:
     image_state = gr.State(None)  # the 28x28 image being explained, per browser session
     with gr.Row():
         with gr.Column(scale=5):
@@ -138,8 +135,9 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
                     upload = gr.File(label="A picture of one digit (PNG, JPEG, GIF, ≤ 10 MB)",
                                      file_types=["image"], type="filepath")
             with gr.Row():
-                target = gr.Dropdown(target_choices("mnist"), value=PREDICTED, label="Target class for the heatmap")
-                method = gr.Radio(["Grad-CAM", "HiResCAM"], value="Grad-CAM", label="Method")
+                target = gr.Dropdown(target_choices(first_dataset), value=PREDICTED,
+                                     label="Target class for the heatmap", elem_id="target")
+                method = gr.Radio(LIVE_METHODS, value=DEFAULT_METHOD, label="Method")
         with gr.Column(scale=7):
             status = gr.Markdown("✏️ Draw a digit, pick a test image or upload a picture.", elem_id="status")
             views = gr.HTML(live_views_html(), elem_id="views")
@@ -154,13 +152,10 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
     outputs = [status, views, probabilities, image_state, seen_model]
 
     def respond(name: str, seen: tuple | None, explain) -> tuple:
-        """Run ``explain`` on the served explainers; say so when the instructor's training
-        has swapped in a new model since this student's last request."""
-        current = explainers(name)
+        """Run ``explain`` on the served explainers, with the news of a newly trained model if there is any."""
+        current = served_explainers(name)
         e: Explanation = explain(current)
-        now = (name, current.served.version)
-        swapped = seen is not None and seen[0] == name and seen[1] != now[1]
-        news = "🔄 **A newly trained model is now served to everyone.** " if swapped else ""
+        news, now = new_model_notice(seen, current)
         return news + e.message, live_views_html(e.image28, e.overlay), e.probabilities, e.image28, now
 
     @friendly
@@ -183,7 +178,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
 
     @friendly
     def on_browse_mode(only_wrong, name):
-        count = test_choices(explainers(name), only_wrong)
+        count = test_choices(served_explainers(name), only_wrong)
         label = f"misclassified test image (1 of {count})" if only_wrong else "sample_idx (test image)"
         return gr.Slider(maximum=max(count - 1, 0), value=0, label=label)
 
@@ -193,7 +188,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
 
     @friendly
     def on_deeper(image28, target_class, name, cam_method):
-        return deeper_views(explainers(name), image28, target_class, cam_method)
+        return deeper_views(served_explainers(name), image28, target_class, cam_method)
 
     test_inputs = [sample, misclassified, target, dataset, method, seen_model]
     sketch.change(on_sketch, [sketch, target, dataset, method, seen_model], outputs, api_name="explain_sketch",
@@ -214,7 +209,7 @@ def _grad_cam_tab(explainers: ServedExplainers, dataset: gr.Radio) -> None:
                         api_name="deeper_views", **HEAVY)
 
 
-def _filters_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -> None:
+def _filters_tab(served_explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -> None:
     with gr.Row():
         with gr.Column(scale=3):
             conv1 = gr.Image(elem_id="conv1-weights", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
@@ -229,12 +224,12 @@ def _filters_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -
 
     @friendly
     def on_model(name):
-        served = explainers(name)
+        served = served_explainers(name)
         return *weight_pictures(served), dead_filter_table(served)
 
     @friendly
     def on_sample(index, name):
-        grid, text = feature_maps(explainers(name), index)
+        grid, text = feature_maps_grid(served_explainers(name), index)
         return text, grid
 
     for trigger in (tab.select, dataset.change):
@@ -244,19 +239,20 @@ def _filters_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -
                    trigger_mode="always_last", **HEAVY)
 
 
-def _maximization_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -> None:
+def _maximization_tab(served_explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -> None:
     with gr.Row():
         with gr.Column(scale=2):
             layer = gr.Dropdown([ALL_CONV, "conv1", "conv2", "logits"], value=ALL_CONV,
                                 label="Layer (logits: one image per class)")
             filter_choice = gr.Dropdown(["all"], value="all", label="Filter (or class)")
-            steps = gr.Slider(*STEP_RANGE, value=256, step=16, label="Gradient-ascent steps")
-            lr = gr.Slider(0.005, 0.5, value=0.05, step=0.005, label="Learning rate (step size)")
+            steps = gr.Slider(*STEP_RANGE, value=STEPS, step=16, label="Gradient-ascent steps")
+            lr = gr.Slider(0.005, 0.5, value=LEARNING_RATE, step=0.005, label="Learning rate (step size)")
+            regularization = Regularization()
             with gr.Accordion("Regularizers", open=False):
-                l2 = gr.Slider(0, 0.1, value=0.01, step=0.005, label="L2 decay per step")
-                jitter = gr.Slider(0, 4, value=1, step=1, label="Jitter (random shift, px)")
-                blur = gr.Slider(0, 32, value=8, step=1, label="Blur every k steps (0: never)")
-                tv = gr.Slider(0, 1, value=0.05, step=0.01, label="Total variation weight")
+                l2 = gr.Slider(0, 0.1, value=regularization.l2_decay, step=0.005, label="L2 decay per step")
+                jitter = gr.Slider(0, 4, value=regularization.jitter, step=1, label="Jitter (random shift, px)")
+                blur = gr.Slider(0, 32, value=regularization.blur_every, step=1, label="Blur every k steps (0: never)")
+                tv = gr.Slider(0, 1, value=regularization.total_variation, step=0.01, label="Total variation weight")
             seed = gr.Number(0, precision=0, label="Random seed")
             run = gr.Button("Synthesize", variant="primary")
         with gr.Column(scale=5):
@@ -265,15 +261,15 @@ def _maximization_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.T
 
     @friendly
     def on_run(name, *params):
-        return maximization_grid(explainers(name), *params)
+        return maximization_grid(served_explainers(name), *params)
 
     @friendly
     def on_dataset(name):
-        return gr.Dropdown(choices=layer_choices(explainers(name)), value=ALL_CONV)
+        return gr.Dropdown(choices=layer_choices(served_explainers(name)), value=ALL_CONV)
 
     @friendly
     def on_layer(name, chosen_layer):
-        return gr.Dropdown(choices=["all"] + filter_choices(explainers(name), chosen_layer), value="all")
+        return gr.Dropdown(choices=["all"] + filter_choices(served_explainers(name), chosen_layer), value="all")
 
     inputs = [dataset, layer, filter_choice, steps, lr, l2, jitter, blur, tv, seed]
     run.click(on_run, inputs, picture, api_name="maximize", **HEAVY)
@@ -282,21 +278,23 @@ def _maximization_tab(explainers: ServedExplainers, dataset: gr.Radio, tab: gr.T
     layer.change(on_layer, [dataset, layer], filter_choice, api_visibility="private")
 
 
-def _model_tab(manager: ModelManager, explainers: ServedExplainers, supervisor: TrainingSupervisor,
+def _model_tab(manager: ModelManager, served_explainers: ServedExplainers, supervisor: TrainingSupervisor,
                policy: ServerPolicy, dataset: gr.Radio, card: gr.Markdown, tab: gr.Tab) -> None:
     gr.Markdown(notes.MODEL)
     if not policy.allow_training:
         gr.Markdown(notes.TRAINING_OFF)
     enabled = policy.allow_training
+    config, (conv1_filters, conv2_filters) = TrainingConfig(), Architecture().filters  # the seed's recipe
     with gr.Row():
         with gr.Column(scale=2):
-            epochs = gr.Slider(1, 30, value=5, step=1, label="Epochs", interactive=enabled)
-            batch_size = gr.Dropdown([32, 64, 128, 256, 512], value=128, label="Batch size", interactive=enabled)
-            lr = gr.Number(0.001, label="Learning rate (Adam)", interactive=enabled)
-            seed = gr.Number(0, precision=0, label="Random seed", interactive=enabled)
+            epochs = gr.Slider(1, 30, value=config.epochs, step=1, label="Epochs", interactive=enabled)
+            batch_size = gr.Dropdown([32, 64, 128, 256, 512], value=config.batch_size, label="Batch size",
+                                     interactive=enabled)
+            lr = gr.Number(config.learning_rate, label="Learning rate (Adam)", interactive=enabled)
+            seed = gr.Number(config.seed, precision=0, label="Random seed", interactive=enabled)
             with gr.Row():
-                conv1 = gr.Slider(1, 32, value=8, step=1, label="conv1 filters", interactive=enabled)
-                conv2 = gr.Slider(1, 32, value=8, step=1, label="conv2 filters", interactive=enabled)
+                conv1 = gr.Slider(1, 32, value=conv1_filters, step=1, label="conv1 filters", interactive=enabled)
+                conv2 = gr.Slider(1, 32, value=conv2_filters, step=1, label="conv2 filters", interactive=enabled)
                 conv3 = gr.Slider(0, 32, value=0, step=1, label="conv3 filters (0: no third block)",
                                   interactive=enabled)
             save = gr.Checkbox(False, label="Also save it as the model the app starts with (replaces the file in "
@@ -310,16 +308,12 @@ def _model_tab(manager: ModelManager, explainers: ServedExplainers, supervisor: 
             curves = gr.Image(elem_id="training-curves", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
             confusion = gr.Image(elem_id="confusion", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
 
+    @friendly
     def on_train(name, save_file, *form):
-        try:
-            policy.require_training()
-            job = supervisor.start(name, *parse_request(*form), save=bool(save_file))
-        except USER_ERRORS as err:
-            raise gr.Error(str(err), print_exception=False) from None
-        for update in follow(job, explainers):
-            bar = f"<progress value='{update.fraction:.3f}' max='1' style='width:100%;height:1.4em'></progress>" \
-                  f"<p>{update.status}</p>"
-            yield (bar, gr.skip() if update.curves is None else update.curves,
+        policy.require_training()
+        job = supervisor.start(name, *parse_request(*form), save=bool(save_file))
+        for update in follow(job, served_explainers):
+            yield (progress_html(update), gr.skip() if update.curves is None else update.curves,
                    gr.skip() if update.confusion is None else update.confusion)
 
     @friendly
@@ -334,7 +328,7 @@ def _model_tab(manager: ModelManager, explainers: ServedExplainers, supervisor: 
 
     @friendly
     def on_show(name):
-        return served_confusion(explainers(name))
+        return served_confusion(served_explainers(name))
 
     for trigger in (tab.select, dataset.change):
         trigger(on_show, dataset, confusion, api_visibility="private", **HEAVY)
@@ -359,12 +353,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def warm_up(explainers: ServedExplainers, first: str) -> None:
+def warm_up(served_explainers: ServedExplainers, first: str) -> None:
     """Load and compile the first dataset's model now; in the background, the other ones, then the
     Filters tab's figures (matplotlib's first figure loads its fonts: a second that no student should wait)."""
     def load(name: str) -> ExplainerSet | None:
         try:
-            return explainers(name)
+            return served_explainers(name)
         except ModelFileError as err:
             print(f"⚠️  {name}: {err}. The app runs; retrain it in the Model tab or restore the file "
                   f"(git checkout saved_models/).", flush=True)
@@ -383,7 +377,7 @@ def warm_up(explainers: ServedExplainers, first: str) -> None:
 def share_cores_with_the_server() -> None:
     """TensorFlow takes half the cores, so a burst of maximizations leaves the other half to the web
     server and to the students' light requests (set before any TF op). Training runs in its own
-    idle-priority process (explainers/training_worker.py)."""
+    idle-priority process (cnn/training_worker.py)."""
     import tensorflow as tf
 
     threads = max(1, (os.cpu_count() or 2) // 2)
@@ -393,15 +387,16 @@ def share_cores_with_the_server() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    quiet_gradio_analytics()
     share_cores_with_the_server()
     manager = ModelManager(**({"models_dir": args.models_dir} if args.models_dir else {}), data_dir=args.data_dir)
     policy = ServerPolicy.decide(share=args.share, allow_training=args.allow_training)
-    explainers = ServedExplainers(manager)
-    app = build_app(manager, explainers, policy, args.dataset)
-    warm_up(explainers, args.dataset)
+    served_explainers = ServedExplainers(manager)
+    app = build_app(manager, served_explainers, policy, args.dataset)
+    warm_up(served_explainers, args.dataset)
     app.queue(max_size=args.queue_size, default_concurrency_limit=2)
     print(f"Training {'allowed' if policy.allow_training else 'off'}; models ready "
-          f"{time.monotonic() - STARTED:.1f} s after start", flush=True)
+          f"{seconds_since_start():.1f} s after start", flush=True)
     # Gradio keeps a copy of every component's config and last value per browser session (150-300 KiB
     # here), for 10,000 sessions by default: keep the 150 most recently active ones (a class of 100 with
     # reloads); an evicted, long idle page starts afresh. Uploaded drawings are deleted after half an hour.

@@ -13,10 +13,10 @@ import argparse
 import dataclasses
 import sys
 
-from explainers import ModelManager
-from explainers.architecture import Architecture
-from explainers.datasets import DATASETS, DataUnavailableError
-from explainers.training import TrainingConfig, TrainingProgress
+from cnn.architecture import Architecture
+from cnn.datasets import DATASETS, DataUnavailableError
+from cnn.model_manager import ModelManager
+from cnn.training import TrainingConfig, TrainingProgress
 
 # The shipped recipes: the seed's architecture and optimizer (Adam, batch 128), trained
 # longer with a cosine-decaying learning rate. MNIST adds mild augmentation (shift,
@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr-schedule", choices=["constant", "cosine"])
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--filters", type=int, nargs="+", default=[8, 8],
+    parser.add_argument("--filters", type=int, nargs="+", default=list(Architecture().filters),
                         help="filters per conv block (2 or 3 numbers)")
     return parser.parse_args(argv)
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataUnavailableError as err:
         print(err, file=sys.stderr)
         return 1
-    print(f"final test accuracy {served.card['test_accuracy']:.4f} on 10,000 test images "
+    print(f"final test accuracy {served.card.test_accuracy:.4f} on 10,000 test images "
           f"({result.seconds:.0f} s); saved {manager.model_path(args.dataset)}", flush=True)
     return 0
 

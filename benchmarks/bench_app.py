@@ -13,7 +13,7 @@ import statistics
 import time
 import urllib.request
 
-from tests.app_server import running_app
+from harness.app_server import running_app
 
 
 def startup_seconds() -> float:
@@ -24,9 +24,9 @@ def startup_seconds() -> float:
 
 
 def sketch_update_ms(repeats: int = 50) -> dict[str, list[float]]:
-    from explainers import ModelManager
+    from cnn.model_manager import ModelManager
     from plots import live_views_html
-    from tests.strokes import render_digit, sketch_value
+    from harness.strokes import render_digit, sketch_value
     from webapp.grad_cam_view import explain_sketch
     from webapp.served import ServedExplainers
 

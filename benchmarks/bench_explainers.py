@@ -8,20 +8,19 @@ GradientTape) in the same run, and the render time of every figure.
 """
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cnn  # noqa: F401  (first: it sets the environment TensorFlow reads as it loads)
+import numpy as np
+import tensorflow as tf
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import plots  # noqa: E402
-from explainers import ActivationMaximizer, FilterVisualizer, GradCAM, ModelManager  # noqa: E402
-from explainers.datasets import dataset_info  # noqa: E402
-from explainers.forward import forward  # noqa: E402
-from webapp.served import test_set  # noqa: E402
+import plots
+from cnn.datasets import dataset_info
+from cnn.model_manager import ModelManager
+from explainers import ActivationMaximizer, FilterVisualizer, GradCAM, GuidedBackprop, guided_grad_cam
+from explainers.forward import forward
+from webapp.served import shipped_test_set
 
 STEPS = 256
 
@@ -55,14 +54,15 @@ def seed_style_maximization(model, layer: str, filter_index: int, steps: int = S
 
 def main() -> None:
     model = ModelManager().get("mnist").model
-    images = test_set("mnist")[0][:200, :, :, 0]
+    images = shipped_test_set("mnist")[0][:200, :, :, 0]
     names = list(dataset_info("mnist").class_names)
     grad_cam, maximizer, visualizer = GradCAM(model), ActivationMaximizer(model), FilterVisualizer(model)
+    guided = GuidedBackprop(model)
     cycle = iter(np.tile(np.arange(len(images)), 20))
 
-    for name, explain, repeats in (("Grad-CAM, one image (predicted class)", grad_cam.explain, 300),
+    for name, explain, repeats in (("Grad-CAM, one image (predicted class)", grad_cam.result, 300),
                                    ("Grad-CAM, all ten classes (one pass)", grad_cam.explain_all, 200),
-                                   ("Guided backprop, one image", grad_cam.guided_backprop, 100)):
+                                   ("Guided backprop, one image", guided.explain, 100)):
         print(f"{name:40s}", summary(timings_ms(lambda: explain(images[next(cycle)]), repeats)))
 
     targets = maximizer.targets_of("conv1") + maximizer.targets_of("conv2")
@@ -76,14 +76,18 @@ def main() -> None:
           f"(median of 5), seed-style eager loop {seed_seconds:.1f} s -> {seed_seconds / batched_seconds:.0f}x faster")
 
     image = images[0]
-    cam = grad_cam.explain(image)
+    cam = grad_cam.result(image)
+
+    def variants_figure():
+        guided_map = guided.explain(image, cam.target)[0]
+        return plots.variants_figure(image, cam, grad_cam.counterfactual(image), guided_map,
+                                     guided_grad_cam(guided_map, cam.heatmap), names)
+
     result = maximizer.maximize_targets(targets, steps=STEPS)
     figures = {
-        "Grad-CAM overlay figure": lambda: plots.gradcam_figure(image, cam, names),
+        "Grad-CAM overlay figure": lambda: plots.cam_figure(image, cam, names),
         "ten-class grid figure": lambda: plots.class_grid_figure(image, grad_cam.explain_all(image), names),
-        "variants figure": lambda: plots.variants_figure(image, cam, grad_cam.counterfactual(image),
-                                                         grad_cam.guided_backprop(image), grad_cam.guided_gradcam(image),
-                                                         names),
+        "variants figure": variants_figure,
         "conv1 weights figure": lambda: plots.conv_weights_figure(*visualizer.weights("conv1")),
         "conv2 kernel grid figure": lambda: plots.kernel_grid_figure(*visualizer.weights("conv2")),
         "training curves figure": lambda: plots.training_curves_figure(

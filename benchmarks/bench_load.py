@@ -62,9 +62,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio_client reads it too: 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from benchmarks.memory import child_pids, current_mib, peak_mib  # noqa: E402
-from tests.app_server import ROOT, running_app  # noqa: E402
-from tests.strokes import render_digit  # noqa: E402
+from harness.memory import child_pids, current_mib, peak_mib  # noqa: E402
+from harness.app_server import ROOT, running_app  # noqa: E402
+from harness.strokes import render_digit  # noqa: E402
 
 SKETCH = "explain_sketch"
 EXTRAS = ("explain_test_image", "feature_maps", "explain_test_image", "maximize")  # the other tabs, in turn

@@ -16,10 +16,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from benchmarks.memory import peak_mib, reset_peak  # noqa: E402
-from explainers.architecture import build_model  # noqa: E402
-from explainers.datasets import load_split, to_model_input  # noqa: E402
-from explainers.training import TrainingConfig, train_model  # noqa: E402
+from harness.memory import peak_mib, reset_peak  # noqa: E402
+from cnn.architecture import build_model  # noqa: E402
+from cnn.datasets import load_split, to_model_input  # noqa: E402
+from cnn.training import TrainingConfig, train_model  # noqa: E402
 
 
 def plain_fit(train, test) -> None:

@@ -1,28 +1,21 @@
-"""Explainers: what a small CNN learns, computed as arrays (no UI code in here).
+"""Explanation methods: what a small CNN learns and why it decides, computed as arrays (no UI code).
 
-    from explainers import ModelManager, FilterVisualizer, ActivationMaximizer, GradCAM
+    from explainers import METHODS, FilterVisualizer, ActivationMaximizer
+    maps = METHODS["HiResCAM"](model).explain(images, targets)  # (N, 28, 28)
 
-The names are imported on first use, so that ``explainers.preprocessing`` (or the
-training worker, before it lowers its priority) does not pay for TensorFlow's import.
+``METHODS`` is the registry of attribution methods, display name -> class, in display order;
+each class says whether it is light enough for the per-stroke path (``per_stroke``). The
+model itself, its data and its training live in ``cnn/``, which this package uses.
 """
-import importlib
-import os
+import cnn  # noqa: F401  (first: it sets the environment Keras and TensorFlow read as they load)
+from explainers.activation_maximizer import ActivationMaximizer, MaximizationResult, Regularization
+from explainers.attribution import PREDICTED, AttributionMethod
+from explainers.filter_visualizer import FilterStats, FilterVisualizer
+from explainers.grad_cam import BaseCAM, CAMResult, GradCAM, HiResCAM
+from explainers.guided_backprop import GuidedBackprop, guided_grad_cam
 
-# Keras 3 can run on several backends; the explainers use TensorFlow ops directly.
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+METHODS: dict[str, type[AttributionMethod]] = {method.name: method for method in (GradCAM, HiResCAM, GuidedBackprop)}
 
-_MODULE_OF = {
-    "ActivationMaximizer": "activation_maximizer", "MaximizationResult": "activation_maximizer",
-    "Regularization": "activation_maximizer",
-    "FilterStats": "filter_visualizer", "FilterVisualizer": "filter_visualizer",
-    "GradCAM": "grad_cam", "GradCAMResult": "grad_cam", "HiResCAM": "grad_cam",
-    "ModelManager": "model_manager", "ServedModel": "model_manager", "TrainingBusyError": "model_manager",
-}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'explainers' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"explainers.{_MODULE_OF[name]}"), name)
+__all__ = ["METHODS", "PREDICTED", "ActivationMaximizer", "AttributionMethod", "BaseCAM", "CAMResult", "FilterStats",
+           "FilterVisualizer", "GradCAM", "GuidedBackprop", "HiResCAM", "MaximizationResult", "Regularization",
+           "guided_grad_cam"]

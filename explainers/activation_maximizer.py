@@ -17,10 +17,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from explainers.architecture import LOGITS_LAYER, conv_layer_names
+from cnn.architecture import LOGITS_LAYER, conv_layer_names
 from explainers.forward import forward
 
 MAX_STEPS = 2000
+STEPS = 256  # the defaults: enough for every filter of the shipped models to converge
+LEARNING_RATE = 0.05
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,6 @@ class MaximizationResult:
     targets: list[tuple[str, int]]  # (layer, filter or class) for each image
     images: np.ndarray  # (n, 28, 28) in [0, 1]
     objective: np.ndarray  # (n, steps): each target's objective at each step, for convergence curves
-    final_activation: np.ndarray  # (n,) objective of the final image, without jitter
 
 
 def _gaussian_kernel(sigma: tf.Tensor) -> tf.Tensor:
@@ -101,7 +102,7 @@ class ActivationMaximizer:
                     images = tf.nn.conv2d(images, blur, 1, "SAME")
                 images = tf.clip_by_value(images, 0.0, 1.0)
                 history = history.write(step, objective)
-            return images, tf.transpose(history.stack()), self._objective(images, masks)
+            return images, tf.transpose(history.stack())
 
         return optimize
 
@@ -115,13 +116,13 @@ class ActivationMaximizer:
                 raise ValueError(f"{layer} has filters 0..{count - 1}; {f} is out of range")
         return [(layer, int(f)) for f in chosen]
 
-    def maximize(self, layer: str, filters: list[int] | None = None, steps: int = 256, lr: float = 0.05,
+    def maximize(self, layer: str, filters: list[int] | None = None, steps: int = STEPS, lr: float = LEARNING_RATE,
                  seed: int = 0, regularization: Regularization = Regularization()) -> MaximizationResult:
         """Synthesize one image per filter of ``layer`` (all filters when None); ``layer``
         may be ``"logits"`` to maximize class scores (the filter index is then the class)."""
         return self.maximize_targets(self.targets_of(layer, filters), steps, lr, seed, regularization)
 
-    def maximize_targets(self, targets: list[tuple[str, int]], steps: int = 256, lr: float = 0.05,
+    def maximize_targets(self, targets: list[tuple[str, int]], steps: int = STEPS, lr: float = LEARNING_RATE,
                          seed: int = 0, regularization: Regularization = Regularization()) -> MaximizationResult:
         """Like ``maximize``, for any mix of (layer, filter) targets, all in one batch."""
         if not 1 <= steps <= MAX_STEPS:
@@ -134,7 +135,7 @@ class ActivationMaximizer:
         # Full-range noise holds every small pattern somewhere, so each filter starts out
         # firing a little: a filter silent on its start image would get no gradient at all.
         noise = np.random.default_rng(seed).uniform(0.0, 1.0, size=(len(targets), 28, 28, 1)).astype(np.float32)
-        images, history, final = self._optimize(
+        images, history = self._optimize(
             noise, masks, tf.constant(steps), tf.constant(float(lr)), tf.constant([seed % 2**31, 0], tf.int32),
             *regularization.as_tensors())
-        return MaximizationResult(targets, images.numpy()[..., 0], history.numpy(), final.numpy())
+        return MaximizationResult(targets, images.numpy()[..., 0], history.numpy())

@@ -13,9 +13,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from explainers.architecture import feature_layer_names
+from cnn.architecture import feature_layer_names
 from explainers.forward import forward
-from explainers.grad_cam import IMAGE_SIGNATURE, as_batch
+from explainers.attribution import IMAGES, as_images
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class FilterVisualizer:
         self.layers = feature_layer_names(model)
         layers = self.layers
 
-        @tf.function(input_signature=[IMAGE_SIGNATURE])
+        @tf.function(input_signature=[IMAGES])
         def all_feature_maps(images):
             return forward(model, images, capture=layers)[0]
 
@@ -53,7 +53,7 @@ class FilterVisualizer:
 
     def all_feature_maps(self, image: np.ndarray) -> dict[str, np.ndarray]:
         """Every conv and pool layer's output (H, W, channels) for one image, in one pass."""
-        return {name: maps.numpy()[0] for name, maps in self._all_feature_maps(as_batch(image)).items()}
+        return {name: maps.numpy()[0] for name, maps in self._all_feature_maps(as_images(image)).items()}
 
     def feature_maps(self, image: np.ndarray, layer: str) -> np.ndarray:
         """The output (H, W, channels) of ``layer`` (conv1, pool1, conv2, pool2, ...) for one image."""

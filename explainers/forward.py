@@ -12,30 +12,21 @@ from typing import Callable, Iterable
 import keras
 import tensorflow as tf
 
-
-@tf.custom_gradient
-def guided_relu(x: tf.Tensor):
-    """ReLU whose backward pass lets only positive gradients through positive inputs
-    (Springenberg et al. 2015), which is what makes guided backprop maps sharp."""
-    def grad(dy: tf.Tensor) -> tf.Tensor:
-        return dy * tf.cast(dy > 0, dy.dtype) * tf.cast(x > 0, dy.dtype)
-    return tf.nn.relu(x), grad
+Activation = Callable[[tf.Tensor], tf.Tensor]
 
 
-def _conv_with(layer: keras.layers.Conv2D, relu: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor) -> tf.Tensor:
-    return relu(layer.convolution_op(x, layer.kernel) + layer.bias)
+def forward(model: keras.Model, images: tf.Tensor, capture: Iterable[str] = (),
+            conv_activation: Activation | None = None) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+    """Logits of ``images`` and the outputs of the layers named in ``capture``.
 
-
-def forward(
-    model: keras.Model, images: tf.Tensor, capture: Iterable[str] = (), guided: bool = False
-) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-    """Logits of ``images`` and the outputs of the layers named in ``capture``."""
+    ``conv_activation`` replaces the conv layers' own ReLU (guided backpropagation changes its gradient).
+    """
     wanted = set(capture)
     captured: dict[str, tf.Tensor] = {}
     x = images
     for layer in model.layers:
-        if guided and isinstance(layer, keras.layers.Conv2D):
-            x = _conv_with(layer, guided_relu, x)
+        if conv_activation is not None and isinstance(layer, keras.layers.Conv2D):
+            x = conv_activation(layer.convolution_op(x, layer.kernel) + layer.bias)
         else:
             x = layer(x, training=False)
         if layer.name in wanted:

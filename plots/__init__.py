@@ -1,14 +1,14 @@
 """Pictures of what the CNN learns: matplotlib Figures, and fast numpy images and HTML grids for what a
 class asks for many times a minute.
 
-    from plots import gradcam_figure, figure_to_image
-    picture = figure_to_image(gradcam_figure(image, GradCAM(model).explain(image), class_names))
+    from plots import cam_figure, figure_to_image
+    picture = figure_to_image(cam_figure(image, GradCAM(model).explain(image), class_names))
 
 Figures are built with matplotlib's object-oriented API only, never pyplot, so that
 many threads can draw at once (see plots/render.py).
 """
 from plots.filters import conv_weights_figure, kernel_grid_figure
-from plots.gradcam import class_grid_figure, gradcam_figure, variants_figure
+from plots.cam import class_grid_figure, cam_figure, variants_figure
 from plots.html_grids import feature_maps_html, live_views_html, maximization_html
 from plots.overlay import grayscale_rgb, heatmap_overlay, signed_map_rgb
 from plots.render import figure_to_image, png_data_url
@@ -16,6 +16,6 @@ from plots.training import confusion_matrix_figure, training_curves_figure
 
 __all__ = [
     "class_grid_figure", "confusion_matrix_figure", "conv_weights_figure", "feature_maps_html", "figure_to_image",
-    "gradcam_figure", "grayscale_rgb", "heatmap_overlay", "kernel_grid_figure", "live_views_html", "maximization_html",
+    "cam_figure", "grayscale_rgb", "heatmap_overlay", "kernel_grid_figure", "live_views_html", "maximization_html",
     "png_data_url", "signed_map_rgb", "training_curves_figure", "variants_figure",
 ]

@@ -40,7 +40,7 @@ def _tile(image: np.ndarray, name: str, caption: str | None = None, size: int = 
                        extra=extra, style=style)
 
 
-def _grey(image: np.ndarray) -> np.ndarray:
+def _grey_uint8(image: np.ndarray) -> np.ndarray:
     """A [0, 1] image as 8-bit grey, its pixels as they are."""
     return (np.clip(np.asarray(image, np.float32), 0.0, 1.0) * 255).astype(np.uint8)
 
@@ -60,7 +60,7 @@ def live_views_html(image28: np.ndarray | None = None, overlay: np.ndarray | Non
     """The model's 28x28 input and the heatmap over it (uint8 RGB), side by side; grey boxes without them."""
     if image28 is None:
         return VIEWS.format(model=EMPTY_VIEW, heatmap=EMPTY_VIEW)
-    model = VIEW_IMAGE.format(src=png_data_url(_grey(image28)), rendering="pixelated", alt="the 28x28 input")
+    model = VIEW_IMAGE.format(src=png_data_url(_grey_uint8(image28)), rendering="pixelated", alt="the 28x28 input")
     heatmap = VIEW_IMAGE.format(src=png_data_url(overlay), rendering="auto", alt="heatmap over the input")
     return VIEWS.format(model=model, heatmap=heatmap)
 
@@ -81,7 +81,7 @@ def feature_maps_html(image28: np.ndarray, maps: dict[str, np.ndarray]) -> str:
     legend = ("<b>conv</b>: each filter slides over all the maps above it and lights up where it finds its pattern. "
               "<b>pool</b>: keeps the largest value of every 2x2 block, so the maps shrink to half the size. "
               "Bright = strong response; each map is scaled to its own maximum (written under it).")
-    image = _tile(_grey(np.reshape(image28, (28, 28))), "the input image", "the image")
+    image = _tile(_grey_uint8(np.reshape(image28, (28, 28))), "the input image", "the image")
     rows = [ROW.format(_row_label("input", "28x28") + image
                        + f'<p style="flex:1;min-width:14em;margin:0;font-size:0.9em">{legend}</p>')]
     for layer, layer_maps in maps.items():
@@ -126,7 +126,7 @@ def maximization_html(result: MaximizationResult, dead: set[tuple[str, int]] | N
                    + f"<br>activation {objective[0]:.2g} → {objective[-1]:.2g}")
         style = f"border:3px solid {DEAD_COLOR};padding:2px" if is_dead else "padding:5px"
         curve = _sparkline(objective, 112, 40, DEAD_COLOR if is_dead else CURVE_COLOR)
-        rows.setdefault(layer, []).append(_tile(_grey(result.images[index]), name, caption, size=112, extra=curve,
+        rows.setdefault(layer, []).append(_tile(_grey_uint8(result.images[index]), name, caption, size=112, extra=curve,
                                                 style=style))
     return (HEADER.format("Activation maximization: the input each filter responds to most")
             + "<p style='margin:0'>Found by gradient ascent on the image, starting from noise; under each image, "

@@ -58,14 +58,14 @@ def _upscale_nearest(image28: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(image28, np.float32).reshape(28, 28)[rows[:, None], rows[None, :]]
 
 
-def _grey(image28: np.ndarray, size: int) -> np.ndarray:
+def _blocky_grey(image28: np.ndarray, size: int) -> np.ndarray:
     """The digit upscaled blockily, so the 28 pixels stay visible: float32 in [0, 255]."""
     return np.clip(_upscale_nearest(image28, size), 0.0, 1.0) * np.float32(255)
 
 
 def grayscale_rgb(image28: np.ndarray, size: int = 224) -> np.ndarray:
     """A 28x28 image in [0, 1] as a uint8 RGB square (size, size, 3)."""
-    return np.repeat(_grey(image28, size).astype(np.uint8)[..., None], 3, axis=2)
+    return np.repeat(_blocky_grey(image28, size).astype(np.uint8)[..., None], 3, axis=2)
 
 
 def heatmap_overlay(image28: np.ndarray, heatmap28: np.ndarray, size: int = 224, alpha: float = 0.5) -> np.ndarray:
@@ -76,7 +76,7 @@ def heatmap_overlay(image28: np.ndarray, heatmap28: np.ndarray, size: int = 224,
     """
     smooth = _upscale_bilinear(heatmap28, size)
     colours = HEATMAP_LUT[(np.clip(smooth, 0.0, 1.0) * 255).astype(np.uint8)]
-    blend = colours * np.float32(alpha) + (_grey(image28, size) * np.float32(1.0 - alpha))[..., None]
+    blend = colours * np.float32(alpha) + (_blocky_grey(image28, size) * np.float32(1.0 - alpha))[..., None]
     return blend.astype(np.uint8)
 
 

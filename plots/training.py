@@ -13,7 +13,7 @@ from matplotlib.ticker import MaxNLocator
 from plots.render import SUPTITLE_SIZE, TEXT_SIZE, TITLE_SIZE, new_figure, write_cell_values
 
 if TYPE_CHECKING:  # only for type hints: drawing needs no TensorFlow, which explainers imports
-    from explainers.training import TrainingProgress
+    from cnn.training import TrainingProgress
 
 SPLITS = (("", "training", "tab:blue"), ("val_", "validation (unseen images)", "tab:orange"))
 

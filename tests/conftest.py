@@ -5,20 +5,14 @@ models), so the suite runs offline on a fresh clone.
 """
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import pytest
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+from cnn.datasets import load_split, to_model_input
+from harness.data_folder import write_offline_data_dir
 
-from explainers.datasets import SHIPPED_DATA, load_split, to_model_input  # noqa: E402
-from explainers.idx import write_idx  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -38,22 +32,15 @@ def fashion_test() -> tuple[np.ndarray, np.ndarray]:
 def offline_data_dir(tmp_path_factory) -> Path:
     """A --data-dir with MNIST's shipped test files and a 60k "training set" made of them,
     so that code paths needing the training set run without the real one."""
-    folder = tmp_path_factory.mktemp("data") / "mnist"
-    folder.mkdir()
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        shutil.copy(SHIPPED_DATA / "mnist" / name, folder / name)
-    images, labels = load_split("mnist", "test")
-    write_idx(folder / "train-images-idx3-ubyte", np.tile(images, (6, 1, 1)))
-    write_idx(folder / "train-labels-idx1-ubyte", np.tile(labels, 6))
-    return folder.parent
+    return write_offline_data_dir(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="session")
 def quick_model_path(tmp_path_factory, mnist_test) -> Path:
     """A model trained briefly on 4,000 shipped test images and saved to disk."""
-    from explainers.architecture import build_model
-    from explainers.model_store import save_model
-    from explainers.training import TrainingConfig, train_model
+    from cnn.architecture import build_model
+    from cnn.model_store import save_model
+    from cnn.training import TrainingConfig, train_model
 
     images, labels = mnist_test
     model = build_model()
@@ -66,6 +53,6 @@ def quick_model_path(tmp_path_factory, mnist_test) -> Path:
 @pytest.fixture(scope="session")
 def shipped_mnist():
     """The shipped MNIST model, loaded from disk as the app loads it."""
-    from explainers import ModelManager
+    from cnn.model_manager import ModelManager
 
     return ModelManager().get("mnist").model

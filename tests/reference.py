@@ -24,7 +24,7 @@ def max_pool(x: np.ndarray) -> np.ndarray:
     return x[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2, c).max(axis=(1, 3))
 
 
-def feature_maps(model, image: np.ndarray) -> dict[str, np.ndarray]:
+def all_feature_maps(model, image: np.ndarray) -> dict[str, np.ndarray]:
     """conv1, pool1, conv2, pool2 of one (28, 28) image."""
     maps = {}
     x = image.reshape(28, 28, 1).astype(np.float64)
@@ -37,27 +37,41 @@ def feature_maps(model, image: np.ndarray) -> dict[str, np.ndarray]:
 
 def logits(model, image: np.ndarray) -> np.ndarray:
     kernel, bias = model.get_layer("logits").get_weights()
-    return feature_maps(model, image)["pool2"].reshape(-1) @ kernel + bias
+    return all_feature_maps(model, image)["pool2"].reshape(-1) @ kernel + bias
 
 
-def conv2_gradients(model, image: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
+def _pool_windows(conv2: np.ndarray) -> np.ndarray:
+    """conv2 (14, 14, C) as its max-pool windows (7, 7, 4, C)."""
+    channels = conv2.shape[-1]
+    return conv2.reshape(7, 2, 7, 2, channels).transpose(0, 2, 1, 3, 4).reshape(7, 7, 4, channels)
+
+
+def conv2_gradients(model, image: np.ndarray, target: int,
+                    network_conv2: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """conv2's output A (14, 14, C) and d logit_target / dA in closed form: the dense weight
-    behind each max-pool winner, zero elsewhere (conv2's ReLU is before A, so not crossed)."""
-    conv2 = feature_maps(model, image)["conv2"]
+    behind each max-pool winner, zero elsewhere (conv2's ReLU is before A, so not crossed).
+
+    The winner of a 2x2 window is its largest cell. Where two cells are tied or nearly so (flat
+    regions are common), which one is largest depends on float rounding: float64 here, the
+    network's float32 on some CPUs, may pick different cells. So when ``network_conv2``, the conv2
+    output the network itself computed, is given, the winners are read from it (the first largest
+    cell, as the max-pool's gradient does); every value is still computed here, in float64.
+    """
+    conv2 = all_feature_maps(model, image)["conv2"]
     channels = conv2.shape[-1]
     dense = model.get_layer("logits").get_weights()[0][:, target].reshape(7, 7, channels)
-    windows = conv2.reshape(7, 2, 7, 2, channels).transpose(0, 2, 1, 3, 4).reshape(7, 7, 4, channels)
-    winner = windows.argmax(axis=2)  # ties: all tied cells share one window, so the mean below is unaffected
-    grads = np.zeros_like(windows)
+    winner = _pool_windows(conv2 if network_conv2 is None else np.asarray(network_conv2)).argmax(axis=2)
+    grads = np.zeros((7, 7, 4, channels))
     i, j, k = np.meshgrid(np.arange(7), np.arange(7), np.arange(channels), indexing="ij")
     grads[i, j, winner, k] = dense
     return conv2, grads.reshape(7, 7, 2, 2, channels).transpose(0, 2, 1, 3, 4).reshape(14, 14, channels)
 
 
-def grad_cam_conv2(model, image: np.ndarray, target: int, average: bool = True) -> tuple[np.ndarray, float]:
+def grad_cam_conv2(model, image: np.ndarray, target: int, average: bool = True,
+                   network_conv2: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Grad-CAM on conv2 (HiResCAM with average=False): the ReLU'd map (14, 14) and its
-    largest single term |weight * A_k|."""
-    conv2, grads = conv2_gradients(model, image, target)
+    largest single term |weight * A_k|. (Grad-CAM's per-map mean does not depend on the winners.)"""
+    conv2, grads = conv2_gradients(model, image, target, network_conv2)
     weights = grads.mean(axis=(0, 1)) if average else grads
     terms = conv2 * weights
     return np.maximum(terms.sum(axis=-1), 0.0), float(np.abs(terms).max())

@@ -14,9 +14,9 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from explainers.model_store import load_model
-from tests.app_server import ROOT, running_app
-from tests.strokes import render_digit
+from cnn.model_store import load_model
+from harness.app_server import ROOT, running_app
+from harness.strokes import render_digit
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +66,8 @@ def test_uploads_over_the_size_limit_are_refused(shared_server, tmp_path):
 
 SAVE_LOOP = textwrap.dedent("""
     import sys
-    from explainers.architecture import build_model
-    from explainers.model_store import save_model
+    from cnn.architecture import build_model
+    from cnn.model_store import save_model
     path = sys.argv[1]
     models = [build_model(seed=s) for s in range(2)]
     print("saving", flush=True)

@@ -7,9 +7,9 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from tests.app_server import running_app
+from harness.app_server import running_app
 from tests.inline_images import inline_images
-from tests.strokes import render_digit
+from harness.strokes import render_digit
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_out_of_range_target_is_refused_with_a_message(client, tmp_path):
 def test_fashion_sketch_uses_fashion_classes(client, tmp_path):
     outputs = client.predict(sketch_file(tmp_path, 1, stroke_width=60), -1, "fashion_mnist",
                              api_name="/explain_sketch")
-    from explainers.datasets import DATASETS
+    from cnn.datasets import DATASETS
 
     assert outputs[2]["label"] in DATASETS["fashion_mnist"].class_names
 

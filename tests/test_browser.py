@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.app_server import running_app
-from tests.strokes import DIGIT_STROKES
+from harness.app_server import running_app
+from harness.strokes import DIGIT_STROKES
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect

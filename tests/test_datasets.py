@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from explainers import datasets
-from explainers.datasets import DATA_DIR_ENV, DataUnavailableError, load_split
-from explainers.idx import IMAGES_MAGIC, IdxError, read_idx, write_idx
+from cnn import datasets
+from cnn.datasets import DATA_DIR_ENV, DataUnavailableError, load_split
+from cnn.idx import IMAGES_MAGIC, IdxError, read_idx, write_idx
 
 
 def test_shipped_test_sets_have_the_original_counts():

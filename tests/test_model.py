@@ -9,13 +9,14 @@ import keras
 import numpy as np
 import pytest
 
-from benchmarks.memory import child_pids
-from explainers import ModelManager, TrainingBusyError
-from explainers.architecture import Architecture, build_model
-from explainers.evaluation import accuracy
-from explainers.model_store import ModelFileError, load_card, load_model, save_model
-from explainers.training import TrainingConfig, TrainingProgress, train_model
-from explainers.training_worker import TrainingRequest, train_in_worker
+from harness.memory import child_pids
+from cnn.model_manager import ModelManager, TrainingBusyError
+from cnn.architecture import Architecture, build_model
+from cnn.evaluation import accuracy
+from cnn.model_card import ModelCard
+from cnn.model_store import ModelFileError, load_card, load_model, save_model
+from cnn.training import TrainingConfig, TrainingProgress, train_model
+from cnn.training_worker import TrainingRequest, train_in_worker
 
 
 def test_architecture_is_the_seed_network():
@@ -75,11 +76,13 @@ def test_cancel_stops_training(mnist_test):
 def test_save_load_round_trip_gives_identical_predictions(tmp_path, quick_model_path, mnist_test):
     model = load_model(quick_model_path)
     path = tmp_path / "copy.keras"
-    save_model(model, path, card={"dataset": "mnist", "test_accuracy": 0.5})
+    card = ModelCard.of_training("mnist", Architecture(), TrainingConfig(epochs=3), model.count_params(),
+                                 train_images=4000, test_accuracy=0.5, training_seconds=1.0)
+    save_model(model, path, card)
     again = load_model(path)
     images = mnist_test[0][:200]
     np.testing.assert_array_equal(np.asarray(model(images)), np.asarray(again(images)))
-    assert load_card(path)["dataset"] == "mnist"
+    assert load_card(path) == card and load_card(path).dataset == "mnist"
 
 
 def test_crash_mid_save_leaves_the_old_file_intact(tmp_path, quick_model_path, monkeypatch):
@@ -145,7 +148,7 @@ def test_manager_caches_and_trains_one_at_a_time(tmp_path, quick_model_path, off
     trainer.join(timeout=120)
     result, served = outcome["result"]
     assert manager.get("mnist") is served and served.version > first.version
-    assert served.card["train_images"] == 2000 and 0 < served.card["test_accuracy"] <= 1
+    assert served.card.train_images == 2000 and 0 < served.card.test_accuracy <= 1
     assert (tmp_path / "mnist_simple_cnn.keras").read_bytes() == quick_model_path.read_bytes()  # not saved
     assert manager.reload("mnist").version > served.version  # back to the file on disk
 
@@ -169,14 +172,14 @@ def test_shipped_models_reach_their_accuracy(dataset, minimum, mnist_test, fashi
 
     measured = accuracy(served.model, images, labels)
     assert measured >= minimum
-    assert abs(measured - served.card["test_accuracy"]) < 1e-3  # the card tells the truth
-    assert served.card["parameters"] == 4594 and served.card["train_images"] == 60_000
+    assert abs(measured - served.card.test_accuracy) < 1e-3  # the card tells the truth
+    assert served.card.parameters == 4594 and served.card.train_images == 60_000
 
 
 def _worker_policies() -> list[int]:
     """The scheduling policies of this process's training workers now (Linux's /proc)."""
     return [os.sched_getscheduler(pid) for pid in child_pids()
-            if b"explainers.training_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            if b"cnn.idle_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
 def test_a_worker_process_trains_at_idle_priority_and_hands_back_the_model(offline_data_dir, mnist_test):

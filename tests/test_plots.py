@@ -26,8 +26,8 @@ FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 FIGURES = {
     "conv_weights": lambda d: plots.conv_weights_figure(*d["conv1"]),
     "kernel_grid": lambda d: plots.kernel_grid_figure(*d["conv2"]),
-    "gradcam": lambda d: plots.gradcam_figure(d["image"], d["cam"], d["class_names"]),
-    "gradcam_no_evidence": lambda d: plots.gradcam_figure(d["image"], d["empty_cam"], d["class_names"]),
+    "gradcam": lambda d: plots.cam_figure(d["image"], d["cam"], d["class_names"]),
+    "gradcam_no_evidence": lambda d: plots.cam_figure(d["image"], d["empty_cam"], d["class_names"]),
     "class_grid": lambda d: plots.class_grid_figure(d["image"], d["cams"], d["class_names"]),
     "variants": lambda d: plots.variants_figure(d["image"], d["cam"], d["counterfactual"], d["guided_backprop"],
                                                 d["guided_gradcam"], d["class_names"]),
@@ -40,15 +40,14 @@ def synthetic_cam(target: int, heatmap: np.ndarray) -> SimpleNamespace:
     """A stand-in with GradCAMResult's fields, so that drawing can be tested without TensorFlow."""
     probabilities = np.full(10, 0.01)
     probabilities[3] = 0.91
-    return SimpleNamespace(heatmap=heatmap, raw=heatmap[::2, ::2], probabilities=probabilities, predicted=3,
-                           target=target, layer="conv2", has_evidence=bool(heatmap.max() > 0))
+    return SimpleNamespace(method="Grad-CAM", heatmap=heatmap, raw=heatmap[::2, ::2], probabilities=probabilities,
+                           predicted=3, target=target, layer="conv2", has_evidence=bool(heatmap.max() > 0))
 
 
 def synthetic_maximization(targets: list[tuple[str, int]], steps: int = 20) -> SimpleNamespace:
     rng = np.random.default_rng(1)
     curves = np.cumsum(rng.uniform(0, 1, (len(targets), steps)), axis=1)
-    return SimpleNamespace(targets=targets, images=rng.uniform(0, 1, (len(targets), 28, 28)), objective=curves,
-                           final_activation=curves[:, -1])
+    return SimpleNamespace(targets=targets, images=rng.uniform(0, 1, (len(targets), 28, 28)), objective=curves)
 
 
 def synthetic_inputs() -> dict:
@@ -74,11 +73,11 @@ def real() -> dict:
     """Explainer outputs of a model trained for one epoch on 3,000 shipped test images (a few seconds)."""
     import dataclasses
 
-    from explainers import FilterVisualizer, GradCAM
-    from explainers.architecture import build_model
-    from explainers.datasets import load_split, to_model_input
-    from explainers.evaluation import confusion_matrix, predict_logits
-    from explainers.training import TrainingConfig, train_model
+    from explainers import FilterVisualizer, GradCAM, GuidedBackprop, guided_grad_cam
+    from cnn.architecture import build_model
+    from cnn.datasets import load_split, to_model_input
+    from cnn.evaluation import confusion_matrix, predict_logits
+    from cnn.training import TrainingConfig, train_model
 
     images, labels = load_split("mnist", "test")
     x = to_model_input(images[:4000])
@@ -87,7 +86,8 @@ def real() -> dict:
     image = x[3000, :, :, 0]
     cam = GradCAM(model)
     filters = FilterVisualizer(model)
-    explained = cam.explain(image)
+    explained = cam.result(image)
+    guided = GuidedBackprop(model).explain(image)[0]
     return {
         "image": image, "class_names": [str(digit) for digit in range(10)],
         "conv1": filters.weights("conv1"), "conv2": filters.weights("conv2"),
@@ -95,7 +95,7 @@ def real() -> dict:
         "cam": explained, "cams": cam.explain_all(image),
         "empty_cam": dataclasses.replace(explained, heatmap=np.zeros((28, 28), np.float32), target=1),
         "counterfactual": cam.counterfactual(image),
-        "guided_backprop": cam.guided_backprop(image), "guided_gradcam": cam.guided_gradcam(image),
+        "guided_backprop": guided, "guided_gradcam": guided_grad_cam(guided, explained.heatmap),
         "history": result.history,
         "confusion": confusion_matrix(labels[3000:4000], predict_logits(model, x[3000:]).argmax(axis=1)),
     }
@@ -127,14 +127,14 @@ def test_figure_to_image_uses_the_dpi() -> None:
     assert figure_to_image(fig, dpi=50).shape == (150, 200, 3)
 
 
-def test_gradcam_figure_is_fast(real: dict) -> None:
-    figure_to_image(plots.gradcam_figure(real["image"], real["cam"], real["class_names"]))  # warm font caches
+def test_cam_figure_is_fast(real: dict) -> None:
+    figure_to_image(plots.cam_figure(real["image"], real["cam"], real["class_names"]))  # warm font caches
     times = []
     for _ in range(5):
         start = time.perf_counter()
-        figure_to_image(plots.gradcam_figure(real["image"], real["cam"], real["class_names"]))
+        figure_to_image(plots.cam_figure(real["image"], real["cam"], real["class_names"]))
         times.append(time.perf_counter() - start)
-    print(f"gradcam_figure + figure_to_image: best {1000 * min(times):.0f} ms")
+    print(f"cam_figure + figure_to_image: best {1000 * min(times):.0f} ms")
     assert min(times) < 0.25  # 100 ms on an idle laptop; slack for loaded CI machines
 
 
@@ -214,8 +214,8 @@ def test_maximization_curve_rises_where_the_activation_rises() -> None:
     assert flat.count(",") == plots.html_grids.CURVE_POINTS  # long runs are thinned out
 
 
-def test_gradcam_figure_says_when_there_is_no_evidence(real: dict) -> None:
-    fig = plots.gradcam_figure(real["image"], real["empty_cam"], real["class_names"])
+def test_cam_figure_says_when_there_is_no_evidence(real: dict) -> None:
+    fig = plots.cam_figure(real["image"], real["empty_cam"], real["class_names"])
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts == ["no positive evidence\nfor class 1"]
     assert len(fig.axes) == 2  # no colour bar: there is no heatmap to read it against

@@ -11,15 +11,15 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from explainers import preprocessing
-from explainers.preprocessing import (
+from cnn import preprocessing
+from cnn.preprocessing import (
     InputImageError,
     image_to_mnist,
     load_upload,
     sketch_to_mnist,
     stroke_width,
 )
-from tests.strokes import render_digit, sketch_value
+from harness.strokes import render_digit, sketch_value
 
 ALL_DIGITS = range(10)
 

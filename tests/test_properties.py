@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from explainers import ModelManager
+from cnn.model_manager import ModelManager
 from webapp.grad_cam_view import explain_sketch
 from webapp.maximization_view import maximization_grid
 from webapp.served import ServedExplainers

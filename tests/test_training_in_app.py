@@ -10,8 +10,8 @@ from gradio_client.exceptions import AppError
 from gradio_client.utils import Status
 from PIL import Image
 
-from tests.app_server import ROOT, running_app
-from tests.strokes import render_digit
+from harness.app_server import ROOT, running_app
+from harness.strokes import render_digit
 
 
 @pytest.fixture(scope="module")

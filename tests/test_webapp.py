@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from explainers import ModelManager, TrainingBusyError
-from explainers.architecture import Architecture
-from explainers.training import TrainingConfig
+from cnn.model_manager import ModelManager, TrainingBusyError
+from cnn.architecture import Architecture
+from cnn.training import TrainingConfig
+from explainers import PREDICTED
 from webapp.grad_cam_view import explain_sketch, parse_target
 from webapp.maximization_view import maximization_grid
 from webapp.policy import NotAllowedError, ServerPolicy
@@ -22,7 +23,7 @@ def mnist_explainers():
 
 
 def test_target_parsing():
-    assert parse_target(None) is None and parse_target(-1) is None and parse_target("3") == 3
+    assert parse_target(None) == PREDICTED and parse_target(-1) == PREDICTED and parse_target("3") == 3
     for bad in (12, -2, "three", 3.5j):
         with pytest.raises(ValueError, match="Target class"):
             parse_target(bad)
@@ -102,15 +103,13 @@ def test_training_without_data_reports_and_keeps_the_model(tmp_path, quick_model
 
 def test_an_empty_grad_cam_map_falls_back_to_hires_cam_and_says_so(mnist_explainers):
     from webapp.grad_cam_view import explain_image
-    from webapp.served import test_set
-
-    images, labels = test_set("mnist")
+    images, labels = mnist_explainers.test_set
     zeros = images[labels == 0][:20, :, :, 0]
-    empty = [im for im in zeros if not mnist_explainers.cam("Grad-CAM").explain(im).has_evidence]
+    empty = [im for im in zeros if not mnist_explainers.cam("Grad-CAM").result(im).has_evidence]
     assert empty, "the shipped model has Grad-CAM maps without evidence for some 0s"
-    explanation = explain_image(mnist_explainers, empty[0], None, "Grad-CAM")
+    explanation = explain_image(mnist_explainers, empty[0], PREDICTED, "Grad-CAM")
     assert "HiResCAM" in explanation.message and "no positive evidence" in explanation.message
-    hires = mnist_explainers.cam("HiResCAM").explain(empty[0])
+    hires = mnist_explainers.cam("HiResCAM").result(empty[0])
     from plots import heatmap_overlay
 
     np.testing.assert_array_equal(explanation.overlay, heatmap_overlay(empty[0], hires.heatmap, 112))

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explainers.grad_cam import PREDICTED, GradCAMResult
-from explainers.preprocessing import InputImageError, image_to_mnist, load_upload, sketch_to_mnist
+from cnn.datasets import dataset_info
+from cnn.preprocessing import InputImageError, image_to_mnist, load_upload, sketch_to_mnist
+from explainers import PREDICTED, CAMResult, HiResCAM, guided_grad_cam
+from explainers.attribution import check_class
 from plots import class_grid_figure, figure_to_image, heatmap_overlay, variants_figure
-from webapp.served import ExplainerSet, test_set
+from webapp.served import DEFAULT_METHOD, ExplainerSet
 
 OVERLAY_SIZE = 112  # 4 px per input pixel; the page shows it twice as large, smoothly
 
@@ -27,23 +29,30 @@ class Explanation:
     overlay: np.ndarray | None = None
 
 
-def parse_target(value: object) -> int | None:
-    """The target class chosen in the UI or sent through the API: None means "predicted"."""
+def target_choices(dataset: str) -> list[tuple[str, int]]:
+    """The target classes a student can choose for the heatmap: the predicted one, or any class by name."""
+    names = dataset_info(dataset).class_names
+    return [("predicted class", PREDICTED)] + [(f"{i} · {name}" if name != str(i) else name, i)
+                                               for i, name in enumerate(names)]
+
+
+def parse_target(value: object) -> int:
+    """The target class chosen in the UI or sent through the API; nothing chosen means PREDICTED."""
     try:
         target = int(value) if value not in (None, "") else PREDICTED
     except (TypeError, ValueError):
         raise ValueError(f"Target class must be a number from 0 to 9 (or {PREDICTED} for the prediction).") from None
-    if target == PREDICTED:
-        return None
-    if not 0 <= target <= 9:
-        raise ValueError(f"Target class {target} does not exist: choose 0 to 9 (or {PREDICTED} for the prediction).")
-    return target
+    try:
+        return check_class(target)
+    except ValueError:
+        raise ValueError(f"Target class {target} does not exist: choose 0 to 9 (or {PREDICTED} for the prediction).") \
+            from None
 
 
-FALLBACK = "HiResCAM"
+FALLBACK = HiResCAM.name
 
 
-def _describe(result: GradCAMResult, names: tuple[str, ...], method: str, shown: GradCAMResult) -> str:
+def _describe(result: CAMResult, names: tuple[str, ...], method: str, shown: CAMResult) -> str:
     predicted, target = names[result.predicted], names[result.target]
     text = f"**Prediction: {predicted}** ({result.probabilities[result.predicted]:.1%} sure). "
     if shown is not result:
@@ -54,14 +63,14 @@ def _describe(result: GradCAMResult, names: tuple[str, ...], method: str, shown:
     return text + f"Red: where the evidence for **{target}** lies."
 
 
-def explain_image(explainers: ExplainerSet, image28: np.ndarray, target: int | None, method: str = "Grad-CAM",
+def explain_image(explainer_set: ExplainerSet, image28: np.ndarray, target: int, method: str = DEFAULT_METHOD,
                   note: str = "") -> Explanation:
     """Prediction and heatmap; an empty Grad-CAM map falls back to HiResCAM's, saying so."""
-    result = explainers.cam(method).explain(image28, target)
+    result = explainer_set.cam(method).result(image28, target)
     shown = result
     if not result.has_evidence and method != FALLBACK:
-        shown = explainers.cam(FALLBACK).explain(image28, result.target)
-    names = explainers.class_names
+        shown = explainer_set.cam(FALLBACK).result(image28, result.target)
+    names = explainer_set.class_names
     return Explanation(
         message=(note + " " if note else "") + _describe(result, names, method, shown),
         image28=image28,
@@ -70,50 +79,52 @@ def explain_image(explainers: ExplainerSet, image28: np.ndarray, target: int | N
     )
 
 
-def explain_sketch(explainers: ExplainerSet, sketch: object, target: object, method: str = "Grad-CAM") -> Explanation:
+def explain_sketch(explainer_set: ExplainerSet, sketch: object, target: object,
+                   method: str = DEFAULT_METHOD) -> Explanation:
     try:
-        return explain_image(explainers, sketch_to_mnist(sketch), parse_target(target), method)
+        return explain_image(explainer_set, sketch_to_mnist(sketch), parse_target(target), method)
     except InputImageError as err:
         return Explanation(message=f"✏️ {err}")
 
 
-def explain_upload(explainers: ExplainerSet, path: str | None, target: object, method: str = "Grad-CAM") -> Explanation:
+def explain_upload(explainer_set: ExplainerSet, path: str | None, target: object,
+                   method: str = DEFAULT_METHOD) -> Explanation:
     if not path:
         return Explanation(message="📁 Upload a picture of a digit (PNG or JPEG).")
     try:
-        return explain_image(explainers, image_to_mnist(load_upload(path)), parse_target(target), method)
+        return explain_image(explainer_set, image_to_mnist(load_upload(path)), parse_target(target), method)
     except InputImageError as err:
         return Explanation(message=f"⚠️ {err}")
 
 
-def test_choices(explainers: ExplainerSet, misclassified_only: bool) -> int:
+def test_choices(explainer_set: ExplainerSet, misclassified_only: bool) -> int:
     """How many test images the browser offers: all 10,000, or only the misclassified ones."""
-    return len(explainers.misclassified) if misclassified_only else len(test_set(explainers.served.dataset)[1])
+    return len(explainer_set.misclassified) if misclassified_only else len(explainer_set.test_set[1])
 
 
-def explain_test_image(explainers: ExplainerSet, position: int, misclassified_only: bool, target: object,
-                       method: str = "Grad-CAM") -> Explanation:
-    images, labels = test_set(explainers.served.dataset)
-    pool = explainers.misclassified if misclassified_only else np.arange(len(labels))
+def explain_test_image(explainer_set: ExplainerSet, position: int, misclassified_only: bool, target: object,
+                       method: str = DEFAULT_METHOD) -> Explanation:
+    images, labels = explainer_set.test_set
+    pool = explainer_set.misclassified if misclassified_only else np.arange(len(labels))
     if len(pool) == 0:
         return Explanation(message="This model gets every test image right: nothing to browse.")
     index = int(pool[int(np.clip(position, 0, len(pool) - 1))])
-    names = explainers.class_names
+    names = explainer_set.class_names
     note = f"Test image #{index}, labelled **{names[labels[index]]}**."
-    if explainers.test_predictions[index] != labels[index]:
+    if explainer_set.test_predictions[index] != labels[index]:
         note += " ❌ The model gets this one wrong."
-    return explain_image(explainers, images[index, :, :, 0], parse_target(target), method, note)
+    return explain_image(explainer_set, images[index, :, :, 0], parse_target(target), method, note)
 
 
-def deeper_views(explainers: ExplainerSet, image28: np.ndarray | None, target: object,
-                 method: str = "Grad-CAM") -> tuple[np.ndarray, np.ndarray]:
-    """The ten-class grid and the four Grad-CAM variants, as rendered figures."""
+def deeper_views(explainer_set: ExplainerSet, image28: np.ndarray | None, target: object,
+                 method: str = DEFAULT_METHOD) -> tuple[np.ndarray, np.ndarray]:
+    """The ten-class grid and the four variants of the chosen CAM method, as rendered figures."""
     if image28 is None:
         raise InputImageError("Choose, draw or upload an image first.")
-    grad_cam, names = explainers.cam(method), list(explainers.class_names)
-    cam = grad_cam.explain(image28, parse_target(target))
-    grid = class_grid_figure(image28, grad_cam.explain_all(image28), names)
-    variants = variants_figure(image28, cam, grad_cam.counterfactual(image28, cam.target),
-                               grad_cam.guided_backprop(image28, cam.target),
-                               grad_cam.guided_gradcam(image28, cam.target), names)
+    cam_method, names = explainer_set.cam(method), list(explainer_set.class_names)
+    cam = cam_method.result(image28, parse_target(target))
+    guided = explainer_set.methods["Guided Backprop"].explain(image28, cam.target)[0]
+    grid = class_grid_figure(image28, cam_method.explain_all(image28), names)
+    variants = variants_figure(image28, cam, cam_method.counterfactual(image28, cam.target), guided,
+                               guided_grad_cam(guided, cam.heatmap), names)
     return figure_to_image(grid), figure_to_image(variants)

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-
+from cnn.architecture import LOGITS_LAYER
 from explainers import Regularization
-from explainers.architecture import LOGITS_LAYER
 from plots import maximization_html
 from webapp.served import ExplainerSet
 
@@ -23,39 +21,38 @@ def _number(name: str, value: object, low: float, high: float) -> float:
     return number
 
 
-def layer_choices(explainers: ExplainerSet) -> list[str]:
-    return [ALL_CONV] + explainers.maximizer.layers
+def layer_choices(explainer_set: ExplainerSet) -> list[str]:
+    return [ALL_CONV] + explainer_set.maximizer.layers
 
 
-def filter_choices(explainers: ExplainerSet, layer: str) -> list[int]:
+def filter_choices(explainer_set: ExplainerSet, layer: str) -> list[int]:
     """The filter indices of a layer (the classes, for the logits)."""
-    return list(range(explainers.maximizer.channels.get(layer, 0)))
+    return list(range(explainer_set.maximizer.channels.get(layer, 0)))
 
 
-@lru_cache(maxsize=32)
-def _maximize(explainers: ExplainerSet, layer: str, filter_index: int | None, steps: int, lr: float, seed: int,
+def _maximize(explainer_set: ExplainerSet, layer: str, filter_index: int | None, steps: int, lr: float, seed: int,
               regularization: Regularization) -> str:
-    """Cached: a classroom tends to ask for the same default picture many times."""
-    maximizer = explainers.maximizer
+    maximizer = explainer_set.maximizer
     if layer == ALL_CONV:
         targets = [t for name in maximizer.layers if name != LOGITS_LAYER for t in maximizer.targets_of(name)]
     else:
         targets = maximizer.targets_of(layer, None if filter_index is None else [filter_index])
     result = maximizer.maximize_targets(targets, steps, lr, seed, regularization)
-    return maximization_html(result, explainers.dead_filters)
+    return maximization_html(result, explainer_set.dead_filters)
 
 
-def maximization_grid(explainers: ExplainerSet, layer: str, filter_choice: object, steps: object, lr: object,
+def maximization_grid(explainer_set: ExplainerSet, layer: str, filter_choice: object, steps: object, lr: object,
                       l2_decay: object, jitter: object, blur_every: object, total_variation: object,
                       seed: object) -> str:
     """Validate every parameter (they may come from the API), then synthesize: an HTML grid."""
-    if layer not in layer_choices(explainers):
-        raise ValueError(f"Unknown layer {layer!r}: choose one of {layer_choices(explainers)}.")
+    if layer not in layer_choices(explainer_set):
+        raise ValueError(f"Unknown layer {layer!r}: choose one of {layer_choices(explainer_set)}.")
     filter_index = None if filter_choice in (None, "", "all") else int(_number("Filter", filter_choice, 0, 63))
     regularization = Regularization(
         l2_decay=_number("L2 decay", l2_decay, 0, 0.5), jitter=int(_number("Jitter", jitter, 0, 4)),
         blur_every=int(_number("Blur every", blur_every, 0, 64)),
         total_variation=_number("Total variation", total_variation, 0, 10))
-    return _maximize(explainers, layer, filter_index, int(_number("Steps", steps, *STEP_RANGE)),
-                     _number("Learning rate", lr, 1e-4, 1.0), int(_number("Seed", seed, 0, 2**31 - 1)),
-                     regularization)
+    settings = (layer, filter_index, int(_number("Steps", steps, *STEP_RANGE)), _number("Learning rate", lr, 1e-4, 1.0),
+                int(_number("Seed", seed, 0, 2**31 - 1)), regularization)
+    # Remembered: a classroom tends to ask for the same default picture many times.
+    return explainer_set.remember(("maximization", *settings), lambda: _maximize(explainer_set, *settings))

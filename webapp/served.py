@@ -2,65 +2,94 @@
 
 Explainers compile TensorFlow functions for their model, so they are built once per
 model and shared by every request; when a training swaps in a new model, the next
-request builds a fresh set for it.
+request builds a fresh set for it. What the views compute from a model (figures of its
+weights, synthesized images) is remembered on its set, so it goes when the model goes.
 """
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Callable, Hashable, TypeVar
 
 import numpy as np
 
-from explainers import ActivationMaximizer, FilterStats, FilterVisualizer, GradCAM, HiResCAM, ModelManager, ServedModel
-from explainers.architecture import conv_layer_names
-from explainers.datasets import dataset_info, load_split, to_model_input
-from explainers.evaluation import predict_logits
+from cnn.architecture import conv_layer_names
+from cnn.datasets import dataset_info, load_split, to_model_input
+from cnn.evaluation import predict_logits
+from cnn.model_manager import ModelManager, ServedModel
+from explainers import METHODS, ActivationMaximizer, AttributionMethod, BaseCAM, FilterStats, FilterVisualizer
 
 STATS_IMAGES = 1000  # test images used to find dead filters
+REMEMBERED = 32  # results remembered per model: a class asks for the same default pictures again and again
+# The methods a student can pick for the heatmap beside the sketch: light, and drawing regions of evidence.
+LIVE_METHODS = [name for name, method in METHODS.items() if method.per_stroke and issubclass(method, BaseCAM)]
+DEFAULT_METHOD = LIVE_METHODS[0]
+Value = TypeVar("Value")
 
 
 @lru_cache(maxsize=None)
-def test_set(dataset: str) -> tuple[np.ndarray, np.ndarray]:
+def shipped_test_set(dataset: str) -> tuple[np.ndarray, np.ndarray]:
     """The 10,000 test images (float, N x 28 x 28 x 1) and labels shipped with the app."""
     images, labels = load_split(dataset, "test")
     return to_model_input(images), labels
 
 
-@dataclass(eq=False)  # hashed by identity: one set per served model, used as a cache key
+@dataclass(eq=False)
 class ExplainerSet:
     served: ServedModel
-    cams: dict[str, GradCAM] = field(init=False)  # by method name: "Grad-CAM", "HiResCAM"
+    methods: dict[str, AttributionMethod] = field(init=False)  # by display name, as in METHODS
     filters: FilterVisualizer = field(init=False)
     maximizer: ActivationMaximizer = field(init=False)
+    _remembered: OrderedDict = field(init=False, default_factory=OrderedDict)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         model = self.served.model
-        self.cams = {cam.name: cam(model) for cam in (GradCAM, HiResCAM)}
+        self.methods = {name: method(model) for name, method in METHODS.items()}
         self.filters, self.maximizer = FilterVisualizer(model), ActivationMaximizer(model)
 
-    def cam(self, method: str) -> GradCAM:
-        if method not in self.cams:
-            raise ValueError(f"Unknown method {method!r}: choose one of {list(self.cams)}.")
-        return self.cams[method]
+    def cam(self, method: str) -> BaseCAM:
+        """A method that can draw the live heatmap (see LIVE_METHODS)."""
+        if method not in LIVE_METHODS:
+            raise ValueError(f"Unknown method {method!r}: choose one of {LIVE_METHODS}.")
+        return self.methods[method]
+
+    def remember(self, key: Hashable, compute: Callable[[], Value]) -> Value:
+        """``compute()``, or what it gave last time for ``key``; the REMEMBERED most recent are kept."""
+        with self._lock:
+            if key in self._remembered:
+                self._remembered.move_to_end(key)
+                return self._remembered[key]
+        value = compute()  # outside the lock: two students asking for different pictures don't wait for each other
+        with self._lock:
+            self._remembered[key] = value
+            while len(self._remembered) > REMEMBERED:
+                self._remembered.popitem(last=False)
+        return value
 
     @property
     def class_names(self) -> tuple[str, ...]:
         return dataset_info(self.served.dataset).class_names
 
+    @property
+    def test_set(self) -> tuple[np.ndarray, np.ndarray]:
+        return shipped_test_set(self.served.dataset)
+
     @cached_property
     def test_predictions(self) -> np.ndarray:
-        return predict_logits(self.served.model, test_set(self.served.dataset)[0]).argmax(axis=1)
+        return predict_logits(self.served.model, self.test_set[0]).argmax(axis=1)
 
     @cached_property
     def misclassified(self) -> np.ndarray:
         """Indices of the test images this model gets wrong."""
-        return np.flatnonzero(self.test_predictions != test_set(self.served.dataset)[1])
+        return np.flatnonzero(self.test_predictions != self.test_set[1])
 
     @cached_property
     def filter_stats(self) -> dict[str, FilterStats]:
         """Per conv layer, how its filters fire on the first 1,000 test images."""
-        images = test_set(self.served.dataset)[0][:STATS_IMAGES]
+        images = self.test_set[0][:STATS_IMAGES]
         return {layer: self.filters.filter_stats(images, layer) for layer in conv_layer_names(self.served.model)}
 
     @property
@@ -70,9 +99,9 @@ class ExplainerSet:
     def warm_up(self) -> None:
         """Trace the compiled functions now, so the first student does not wait for it."""
         blank = np.zeros((28, 28), np.float32)
-        for cam in self.cams.values():
-            cam.explain(blank)
-            cam.explain_all(blank)
+        for name in LIVE_METHODS:
+            self.cam(name).result(blank)
+            self.cam(name).explain_all(blank)
         self.filters.all_feature_maps(blank)
 
 
@@ -93,3 +122,11 @@ class ServedExplainers:
                     current.warm_up()
                     self._sets[dataset] = current
         return current
+
+
+def new_model_notice(seen: tuple[str, int] | None, explainer_set: ExplainerSet) -> tuple[str, tuple[str, int]]:
+    """The news for a student whose last answer came from an older model of the same dataset (the
+    instructor's training has swapped in a new one since), and the (dataset, version) served now."""
+    now = (explainer_set.served.dataset, explainer_set.served.version)
+    swapped = seen is not None and seen[0] == now[0] and seen[1] != now[1]
+    return ("🔄 **A newly trained model is now served to everyone.** " if swapped else ""), now

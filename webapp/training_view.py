@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
 
-from explainers import ModelManager, ServedModel, TrainingBusyError
-from explainers.architecture import Architecture
-from explainers.evaluation import confusion_matrix
-from explainers.training import TrainingConfig, TrainingProgress, TrainingResult
+from cnn.architecture import Architecture
+from cnn.evaluation import confusion_matrix
+from cnn.model_manager import ModelManager, ServedModel, TrainingBusyError
+from cnn.training import TrainingConfig, TrainingProgress, TrainingResult
 from plots import confusion_matrix_figure, figure_to_image, training_curves_figure
-from webapp.served import ExplainerSet, ServedExplainers, test_set
+from webapp.served import ExplainerSet, ServedExplainers
 
 POLL_SECONDS = 0.5
 
@@ -92,6 +91,12 @@ class TrainingUpdate:
     confusion: np.ndarray | None = None  # set once, at the end
 
 
+def progress_html(update: TrainingUpdate) -> str:
+    """The page's progress bar and the status line under it."""
+    return (f"<progress value='{update.fraction:.3f}' max='1' style='width:100%;height:1.4em'></progress>"
+            f"<p>{update.status}</p>")
+
+
 def _history(progress: list[TrainingProgress]) -> dict[str, list[float]]:
     epochs = [p for p in progress if p.val_accuracy is not None]
     return {"loss": [p.loss for p in epochs], "accuracy": [p.accuracy for p in epochs],
@@ -106,28 +111,28 @@ def _status(latest: TrainingProgress | None) -> str:
     return text + (f", test accuracy {latest.val_accuracy:.1%}" if latest.val_accuracy is not None else "")
 
 
-@lru_cache(maxsize=4)
-def served_confusion(explainers: ExplainerSet) -> np.ndarray:
-    """The confusion matrix of the model being served on the shipped test set (cached: fixed per model)."""
-    labels = test_set(explainers.served.dataset)[1]
-    matrix = confusion_matrix(labels, explainers.test_predictions)
-    return figure_to_image(confusion_matrix_figure(matrix, list(explainers.class_names)))
+def served_confusion(explainer_set: ExplainerSet) -> np.ndarray:
+    """The confusion matrix of the model being served on the shipped test set (remembered: fixed per model)."""
+    def draw() -> np.ndarray:
+        matrix = confusion_matrix(explainer_set.test_set[1], explainer_set.test_predictions)
+        return figure_to_image(confusion_matrix_figure(matrix, list(explainer_set.class_names)))
+    return explainer_set.remember("confusion matrix", draw)
 
 
-def _final(job: TrainingJob, explainers: ServedExplainers) -> TrainingUpdate:
+def _final(job: TrainingJob, served_explainers: ServedExplainers) -> TrainingUpdate:
     if job.error:
         return TrainingUpdate(0.0, f"⚠️ {job.error}")
     if job.served is None:
         return TrainingUpdate(0.0, "Training cancelled: everyone keeps the model they had.")
     saved = " It is saved as the model the app starts with." if job.save else ""
     return TrainingUpdate(1.0, f"✅ Done in {job.result.seconds:.0f} s: test accuracy "
-                               f"**{job.served.card['test_accuracy']:.2%}**. Every student is now served this model."
+                               f"**{job.served.card.test_accuracy:.2%}**. Every student is now served this model."
                                + saved,
                           figure_to_image(training_curves_figure(_history(job.progress), job.progress)),
-                          served_confusion(explainers(job.dataset)))  # the same test predictions the tabs use
+                          served_confusion(served_explainers(job.dataset)))  # the same test predictions the tabs use
 
 
-def follow(job: TrainingJob, explainers: ServedExplainers) -> Iterator[TrainingUpdate]:
+def follow(job: TrainingJob, served_explainers: ServedExplainers) -> Iterator[TrainingUpdate]:
     """Updates for the page until the job ends; curves are drawn only when an epoch ends (a figure costs
     the students' requests a few hundred milliseconds of the server)."""
     drawn_epochs = 0
@@ -140,4 +145,4 @@ def follow(job: TrainingJob, explainers: ServedExplainers) -> Iterator[TrainingU
             drawn_epochs = len(history["loss"])
             curves = figure_to_image(training_curves_figure(history, progress))
         yield TrainingUpdate(latest.fraction if latest else 0.0, _status(latest), curves)
-    yield _final(job, explainers)
+    yield _final(job, served_explainers)

@@ -7,22 +7,19 @@ half-way through training. Only one training runs at a time, server-wide.
 """
 from __future__ import annotations
 
-import datetime as dt
 import itertools
-import platform
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
-import numpy as np
-import tensorflow as tf
 
-from explainers.architecture import Architecture
-from explainers.datasets import dataset_info
-from explainers.model_store import ModelFileError, load_card, load_model, save_model
-from explainers.training import ProgressFn, TrainingConfig, TrainingResult
-from explainers.training_worker import TrainedModel, TrainingRequest, train_in_worker, train_new_model
+from cnn.architecture import Architecture
+from cnn.datasets import dataset_info
+from cnn.model_card import ModelCard
+from cnn.model_store import load_card, load_model, save_model
+from cnn.training import ProgressFn, TrainingConfig, TrainingResult
+from cnn.training_worker import TrainedModel, TrainingRequest, train_in_worker, train_new_model
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "saved_models"
 _versions = itertools.count(1)
@@ -36,13 +33,8 @@ class TrainingBusyError(RuntimeError):
 class ServedModel:
     dataset: str
     model: keras.Model
-    card: dict = field(default_factory=dict)
+    card: ModelCard | None = None  # None: no card was saved with it (e.g. a legacy .h5 file)
     version: int = field(default_factory=lambda: next(_versions))  # new for every model swapped in
-
-
-def library_versions() -> dict[str, str]:
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__}
 
 
 class ModelManager:
@@ -119,31 +111,7 @@ class ModelManager:
             self._train_lock.release()
 
     @staticmethod
-    def _card(request: TrainingRequest, trained: TrainedModel) -> dict:
-        config, architecture = request.config, request.architecture
-        return {
-            "dataset": request.dataset,
-            "architecture": architecture.to_dict() | {"description": architecture.describe()},
-            "parameters": int(trained.model.count_params()),
-            "epochs": config.epochs,
-            "batch_size": config.batch_size,
-            "learning_rate": config.learning_rate,
-            "lr_schedule": config.lr_schedule,
-            "augment": config.augment,
-            "seed": config.seed,
-            "train_images": trained.train_images,
-            "test_accuracy": round(trained.test_accuracy, 5),
-            "training_seconds": round(trained.result.seconds, 1),
-            "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "versions": library_versions(),
-        }
-
-    def save(self, dataset: str, path: str | Path | None = None) -> Path:
-        """Atomically save the served model of ``dataset`` with its card."""
-        served = self.get(dataset)
-        target = Path(path) if path else self.model_path(dataset)
-        save_model(served.model, target, served.card)
-        return target
-
-
-__all__ = ["ModelManager", "ServedModel", "TrainingBusyError", "ModelFileError"]
+    def _card(request: TrainingRequest, trained: TrainedModel) -> ModelCard:
+        return ModelCard.of_training(request.dataset, request.architecture, request.config,
+                                     int(trained.model.count_params()), trained.train_images,
+                                     trained.test_accuracy, trained.result.seconds)

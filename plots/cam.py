@@ -1,4 +1,7 @@
-"""Grad-CAM pictures: which parts of the image made the network choose a class."""
+"""Class activation map pictures (Grad-CAM, HiResCAM...): which parts of the image made the network
+choose a class.
+
+Every title names the method that made the map (``CAMResult.method``)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -12,13 +15,13 @@ from plots.overlay import HEATMAP_CMAP, SIGNED_CMAP, grayscale_rgb, heatmap_over
 from plots.render import SUPTITLE_SIZE, TEXT_SIZE, TITLE_SIZE, colorbar, image_axis, new_figure
 
 if TYPE_CHECKING:  # only for type hints: drawing needs no TensorFlow, which explainers imports
-    from explainers.grad_cam import GradCAMResult
+    from explainers.grad_cam import CAMResult
 
 PREDICTED_COLOR = "magenta"  # absent from 'jet', so the frame stands out on any heatmap
-IMPORTANCE = Normalize(0.0, 1.0)  # Grad-CAM heatmaps are scaled to [0, 1]
+IMPORTANCE = Normalize(0.0, 1.0)  # CAM heatmaps are scaled to [0, 1]
 
 
-def _cam_panel(ax: Axes, image28: np.ndarray, result: GradCAMResult, title: str, no_evidence: str,
+def _cam_panel(ax: Axes, image28: np.ndarray, result: CAMResult, title: str, no_evidence: str,
                title_size: float = TITLE_SIZE) -> None:
     """The heatmap over the grey digit or, when the map is empty, the digit and the ``no_evidence`` message.
 
@@ -37,17 +40,17 @@ def _importance_colorbar(fig: Figure, axes: Axes | list[Axes], label: str, **opt
     colorbar(fig, HEATMAP_CMAP, IMPORTANCE, axes, label, ticks=[0.0, 0.5, 1.0], **options)
 
 
-def _probability(result: GradCAMResult, target: int) -> str:
+def _probability(result: CAMResult, target: int) -> str:
     return f"p={result.probabilities[target]:.2f}"
 
 
-def gradcam_figure(image28: np.ndarray, result: GradCAMResult, class_names: list[str]) -> Figure:
-    """The input, and where the network looked to score the target class (Grad-CAM over the digit)."""
+def cam_figure(image28: np.ndarray, result: CAMResult, class_names: list[str]) -> Figure:
+    """The input, and where the network looked to score the target class (the CAM over the digit)."""
     target, predicted = class_names[result.target], class_names[result.predicted]
     fig = new_figure(8, 4.4)
     input_ax, cam_ax = fig.subplots(1, 2)
     image_axis(input_ax, np.asarray(image28).reshape(28, 28), "input")
-    _cam_panel(cam_ax, image28, result, f"Grad-CAM for class {target} ({_probability(result, result.target)})",
+    _cam_panel(cam_ax, image28, result, f"{result.method} for class {target} ({_probability(result, result.target)})",
                f"no positive evidence\nfor class {target}")
     if result.has_evidence:
         _importance_colorbar(fig, cam_ax, f"importance for class {target}")
@@ -59,8 +62,8 @@ def gradcam_figure(image28: np.ndarray, result: GradCAMResult, class_names: list
     return fig
 
 
-def class_grid_figure(image28: np.ndarray, results: list[GradCAMResult], class_names: list[str]) -> Figure:
-    """One Grad-CAM per class (2x5), each scaled to its own max; the predicted class is framed."""
+def class_grid_figure(image28: np.ndarray, results: list[CAMResult], class_names: list[str]) -> Figure:
+    """One CAM per class (2x5), each scaled to its own max; the predicted class is framed."""
     fig = new_figure(11, 5.6)
     axes = fig.subplots(2, 5)
     for ax, result in zip(axes.flat, results):
@@ -70,28 +73,28 @@ def class_grid_figure(image28: np.ndarray, results: list[GradCAMResult], class_n
             ax.title.set(fontweight="bold", color=PREDICTED_COLOR)
             ax.spines[:].set(color=PREDICTED_COLOR, linewidth=5)
     _importance_colorbar(fig, list(axes.flat), "importance (each map scaled to its own max)", shrink=0.8)
-    fig.suptitle(f"Grad-CAM for every class: where the evidence for each class is "
+    fig.suptitle(f"{results[0].method} for every class: where the evidence for each class is "
                  f"(framed: the prediction, {class_names[results[0].predicted]})", fontsize=SUPTITLE_SIZE)
     return fig
 
 
-def variants_figure(image28: np.ndarray, gradcam: GradCAMResult, counterfactual: GradCAMResult,
-                    guided_backprop: np.ndarray, guided_gradcam: np.ndarray, class_names: list[str]) -> Figure:
+def variants_figure(image28: np.ndarray, cam: CAMResult, counterfactual: CAMResult,
+                    guided_backprop: np.ndarray, guided_cam: np.ndarray, class_names: list[str]) -> Figure:
     """Four views of one decision: for, against, and two pixel-sharp versions."""
-    name = class_names[gradcam.target]
+    name, method = class_names[cam.target], cam.method
     fig = new_figure(12, 4.6)
     for_ax, against_ax, guided_ax, guided_cam_ax = fig.subplots(1, 4)
-    _cam_panel(for_ax, image28, gradcam, f"Grad-CAM: for {name}\nregions that raise its score",
+    _cam_panel(for_ax, image28, cam, f"{method}: for {name}\nregions that raise its score",
                f"no evidence\nfor {name}")
     _cam_panel(against_ax, image28, counterfactual, f"Counterfactual: against {name}\nregions that lower its score",
                f"no evidence\nagainst {name}")
     image_axis(guided_ax, signed_map_rgb(guided_backprop), "Guided backprop\nsharp pixel-level gradient")
-    image_axis(guided_cam_ax, signed_map_rgb(guided_gradcam), "Guided Grad-CAM\nguided backprop x Grad-CAM")
+    image_axis(guided_cam_ax, signed_map_rgb(guided_cam), f"Guided {method}\nguided backprop x {method}")
     _importance_colorbar(fig, [for_ax, against_ax], "importance", location="bottom", shrink=0.6)
     signed_bar = colorbar(fig, SIGNED_CMAP, Normalize(-1.0, 1.0), [guided_ax, guided_cam_ax],
                       f"effect of a brighter pixel on the score of {name}", location="bottom", shrink=0.6)
     # Words, not numbers: each signed map is scaled to its own largest magnitude.
     signed_bar.set_ticks([-1, 0, 1], labels=["lowers", "none", "raises"])
     fig.suptitle(f"Four ways to explain the score of class {name} "
-                 f"(network predicts {class_names[gradcam.predicted]})", fontsize=SUPTITLE_SIZE)
+                 f"(network predicts {class_names[cam.predicted]})", fontsize=SUPTITLE_SIZE)
     return fig

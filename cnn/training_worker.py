@@ -3,9 +3,9 @@
 A server that answers a class while the instructor trains should not train in its own
 process: there the training competes with the students' requests for the cores and for
 Python's GIL. ``train_in_worker`` runs the same ``train_new_model`` in a child process
-(``python -m explainers.training_worker``) scheduled as SCHED_IDLE on Linux (elsewhere
-at nice 19): it computes only when no request wants the processor, however many cores
-it has, and the web server's threads never wait for it.
+(``python -m cnn.idle_worker``, which lowers its priority before TensorFlow loads), scheduled
+as SCHED_IDLE on Linux (elsewhere at nice 19): it computes only when no request wants the
+processor, however many cores it has, and the web server's threads never wait for it.
 
 The protocol is one JSON line each way and back: the request on the child's stdin,
 then progress lines and one final line on its stdout; the model comes back as a
@@ -26,26 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import keras
+import tensorflow as tf
 
-def lower_priority() -> None:
-    """Compute only when nobody else wants the processor (Linux), or at the lowest nice level."""
-    if hasattr(os, "SCHED_IDLE"):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    else:
-        os.nice(19)
-
-
-if __name__ == "__main__":  # the worker: yield the processor before TensorFlow's import, seconds of CPU
-    lower_priority()
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from explainers.architecture import Architecture, build_model  # noqa: E402
-from explainers.datasets import DataUnavailableError, load_split, to_model_input  # noqa: E402
-from explainers.evaluation import accuracy  # noqa: E402
-from explainers.model_store import load_model, save_model  # noqa: E402
-from explainers.training import ProgressFn, TrainingConfig, TrainingProgress, TrainingResult, train_model  # noqa: E402
+from cnn.architecture import Architecture, build_model
+from cnn.datasets import DataUnavailableError, load_split, to_model_input
+from cnn.evaluation import accuracy
+from cnn.model_store import load_model, save_model
+from cnn.training import ProgressFn, TrainingConfig, TrainingProgress, TrainingResult, train_model
 
 CANCEL = "cancel"
 # Kinds of error the worker reports by name, so that the server raises the same kind (a missing or
@@ -103,7 +91,7 @@ def train_in_worker(request: TrainingRequest, on_progress: ProgressFn | None = N
     """``train_new_model`` in a low-priority child process; the same answer, or the same error."""
     with tempfile.TemporaryDirectory(prefix="cnn-demo-training-") as folder:
         model_path = Path(folder) / "model.keras"
-        worker = subprocess.Popen([sys.executable, "-m", "explainers.training_worker", str(model_path)],
+        worker = subprocess.Popen([sys.executable, "-m", "cnn.idle_worker", str(model_path)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                   cwd=Path(__file__).resolve().parent.parent)
         try:
@@ -192,7 +180,3 @@ def worker_main(model_path: str) -> int:
     send({"result": dataclasses.asdict(trained.result), "test_accuracy": trained.test_accuracy,
           "train_images": trained.train_images})
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(worker_main(sys.argv[1]))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explainers.idx import IMAGES_MAGIC, LABELS_MAGIC, IdxError, read_idx
+from cnn.idx import IMAGES_MAGIC, LABELS_MAGIC, IdxError, read_idx
 
 DATA_DIR_ENV = "CNN_DEMO_DATA_DIR"
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "data"

@@ -24,10 +24,6 @@ class Architecture:
         if len(self.filters) not in (2, 3) or not all(1 <= f <= 64 for f in self.filters):
             raise ValueError("filters: two or three conv blocks of 1..64 filters each")
 
-    @property
-    def conv_layers(self) -> tuple[str, ...]:
-        return tuple(f"conv{i + 1}" for i in range(len(self.filters)))
-
     def describe(self) -> str:
         blocks = " → ".join(f"conv{i + 1} ({f} filters 3x3, ReLU) → pool{i + 1}" for i, f in enumerate(self.filters))
         return f"28x28x1 → {blocks} → dense 10"

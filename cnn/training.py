@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from explainers.augmentation import augment_batch
+from cnn.augmentation import augment_batch
 
 
 @dataclass(frozen=True)

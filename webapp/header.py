@@ -1,10 +1,10 @@
 """The model's card in the page header: what it is, how good, when and how it was trained."""
 from __future__ import annotations
 
-from explainers import ModelManager, ServedModel
-from explainers.architecture import architecture_of
-from explainers.datasets import dataset_info
-from explainers.model_store import ModelFileError
+from cnn.architecture import architecture_of
+from cnn.datasets import dataset_info
+from cnn.model_manager import ModelManager, ServedModel
+from cnn.model_store import ModelFileError
 
 
 def model_card(served: ServedModel) -> str:
@@ -12,13 +12,14 @@ def model_card(served: ServedModel) -> str:
     title = dataset_info(served.dataset).title
     arch = architecture_of(served.model)
     lines = [f"**{title} model**, {served.model.count_params():,} parameters: {arch.describe()}"]
-    if "test_accuracy" in card:
-        recipe = f"{card['epochs']} epochs, batch {card['batch_size']}, Adam lr {card['learning_rate']:g}" \
-                 f"{' (cosine decay)' if card.get('lr_schedule') == 'cosine' else ''}" \
-                 f"{', augmented' if card.get('augment') else ''}, seed {card['seed']}"
-        lines.append(f"test accuracy **{card['test_accuracy']:.2%}** on 10,000 unseen images · trained "
-                     f"{card.get('trained_at', '?')[:16].replace('T', ' ')} UTC on {card['train_images']:,} images "
-                     f"({recipe}, {card['training_seconds']:.0f} s)")
+    if card is not None:
+        recipe = card.config
+        recipe_text = f"{recipe.epochs} epochs, batch {recipe.batch_size}, Adam lr {recipe.learning_rate:g}" \
+                      f"{' (cosine decay)' if recipe.lr_schedule == 'cosine' else ''}" \
+                      f"{', augmented' if recipe.augment else ''}, seed {recipe.seed}"
+        lines.append(f"test accuracy **{card.test_accuracy:.2%}** on 10,000 unseen images · trained "
+                     f"{card.trained_at[:16].replace('T', ' ')} UTC on {card.train_images:,} images "
+                     f"({recipe_text}, {card.training_seconds:.0f} s)")
     else:
         lines.append("no training record was saved with this model (e.g. a legacy .h5 file)")
     return "  \n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from explainers.architecture import NUM_CLASSES
+from cnn.architecture import NUM_CLASSES
 
 
 def predict_logits(model: keras.Model, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:

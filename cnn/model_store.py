@@ -14,6 +14,8 @@ from typing import Callable
 
 import keras
 
+from cnn.model_card import ModelCard
+
 
 class ModelFileError(RuntimeError):
     """A model file is missing, corrupt or not a model of this project."""
@@ -34,14 +36,14 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def save_model(model: keras.Model, path: str | Path, card: dict | None = None) -> None:
+def save_model(model: keras.Model, path: str | Path, card: ModelCard | None = None) -> None:
     """Atomically save ``model`` (``.keras``) and, if given, its card as ``<path>.json``."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError("models are saved in the .keras format")
     _atomic_write(path, lambda tmp: model.save(tmp))
     if card is not None:
-        _atomic_write(card_path(path), lambda tmp: tmp.write_text(json.dumps(card, indent=2) + "\n"))
+        _atomic_write(card_path(path), lambda tmp: tmp.write_text(json.dumps(card.to_dict(), indent=2) + "\n"))
 
 
 def load_model(path: str | Path) -> keras.Model:
@@ -69,9 +71,9 @@ def card_path(model_path: Path) -> Path:
     return model_path.with_name(model_path.name + ".json")
 
 
-def load_card(model_path: str | Path) -> dict:
-    """The JSON card saved beside a model, or an empty dict when there is none or it is unreadable."""
+def load_card(model_path: str | Path) -> ModelCard | None:
+    """The card saved beside a model, or None when there is none or it is unreadable or incomplete."""
     try:
-        return json.loads(card_path(Path(model_path)).read_text())
-    except (OSError, ValueError):
-        return {}
+        return ModelCard.from_dict(json.loads(card_path(Path(model_path)).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
