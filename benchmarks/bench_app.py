@@ -30,16 +30,16 @@ def sketch_update_ms(repeats: int = 50) -> dict[str, list[float]]:
     from webapp.grad_cam_view import explain_sketch
     from webapp.served import ServedExplainers
 
-    explainers = ServedExplainers(ModelManager())("mnist")
+    explainer_set = ServedExplainers(ModelManager())("mnist")
     timings = {}
     for name, width in (("thin mouse strokes (4 px)", 4), ("thick finger strokes (40 px)", 40)):
         sketches = [sketch_value(render_digit(d % 10, canvas=400, stroke_width=width, ink="transparent"))
                     for d in range(repeats)]
-        explain_sketch(explainers, sketches[0], -1)  # warm-up
+        explain_sketch(explainer_set, sketches[0], -1)  # warm-up
         runs = []
         for sketch in sketches:
             start = time.perf_counter()
-            explanation = explain_sketch(explainers, sketch, -1)
+            explanation = explain_sketch(explainer_set, sketch, -1)
             live_views_html(explanation.image28, explanation.overlay)
             runs.append((time.perf_counter() - start) * 1000)
             assert explanation.probabilities, explanation.message

@@ -12,14 +12,13 @@ import argparse
 import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cnn  # noqa: F401  (first: it sets the environment TensorFlow reads as it loads)
+import keras
 
-import keras  # noqa: E402
-
-from harness.memory import peak_mib, reset_peak  # noqa: E402
-from cnn.architecture import build_model  # noqa: E402
-from cnn.datasets import load_split, to_model_input  # noqa: E402
-from cnn.training import TrainingConfig, train_model  # noqa: E402
+from cnn.architecture import build_model
+from cnn.datasets import DATA_DIR_ENV, load_split, to_model_input
+from cnn.training import TrainingConfig, train_model
+from harness.memory import peak_mib, reset_peak
 
 
 def plain_fit(train, test) -> None:
@@ -38,7 +37,7 @@ def project_trainer(train, test) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", default=os.environ.get("CNN_DEMO_DATA_DIR", "../shared/data"))
+    parser.add_argument("--data-dir", default=os.environ.get(DATA_DIR_ENV, "../shared/data"))
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     x_train, y_train = load_split("mnist", "train", args.data_dir)

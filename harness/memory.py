@@ -1,6 +1,7 @@
 """Resident memory of a process (peak resettable between phases of a benchmark) and its children (Linux)."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 
@@ -29,3 +30,12 @@ def current_mib(pid: int | str = "self") -> float:
 def child_pids(pid: int | str = "self") -> list[int]:
     """The processes that ``pid`` has started and that are still running."""
     return [int(child) for task in Path(f"/proc/{pid}/task").glob("*/children") for child in task.read_text().split()]
+
+
+def process_tree_mib(pid: int) -> float:
+    """Resident memory of the process and of its running children (the app's training worker), recursively."""
+    total = current_mib(pid)
+    for child in child_pids(pid):
+        with contextlib.suppress(OSError):  # it has just ended
+            total += process_tree_mib(child)
+    return total

@@ -72,7 +72,7 @@ def browser():
         try:
             chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         except playwright_api.Error as err:
-            pytest.skip(f"no usable Chromium: {str(err).splitlines()[0]}")
+            pytest.fail(f"no usable Chromium (apt install chromium): {str(err).splitlines()[0]}")
         yield chromium
         chromium.close()
 

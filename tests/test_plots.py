@@ -319,3 +319,26 @@ def test_no_plots_module_imports_pyplot_even_lazily() -> None:
             else:
                 continue
             assert not any("pyplot" in name for name in imported), f"{path.name}: {imported}"
+
+
+@pytest.mark.parametrize("method", ["Grad-CAM", "HiResCAM"])
+def test_cam_figures_are_titled_with_the_method_that_made_them(method: str) -> None:
+    inputs = synthetic_inputs()
+
+    def made_by(cam: SimpleNamespace) -> SimpleNamespace:
+        return SimpleNamespace(**{**vars(cam), "method": method})
+
+    def titles(fig: Figure) -> list[str]:
+        return [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes]
+
+    cams = [made_by(cam) for cam in inputs["cams"]]
+    cam, against = made_by(inputs["cam"]), made_by(inputs["counterfactual"])
+    single = titles(plots.cam_figure(inputs["image"], cam, inputs["class_names"]))
+    grid = titles(plots.class_grid_figure(inputs["image"], cams, inputs["class_names"]))
+    variants = titles(plots.variants_figure(inputs["image"], cam, against, inputs["guided_backprop"],
+                                            inputs["guided_gradcam"], inputs["class_names"]))
+    other = {"Grad-CAM": "HiResCAM", "HiResCAM": "Grad-CAM"}[method]
+    for shown in (single, grid, variants):
+        assert any(method in title for title in shown)
+        assert not any(other in title for title in shown)
+    assert f"Guided {method}\nguided backprop x {method}" in variants

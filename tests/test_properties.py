@@ -18,7 +18,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 @pytest.fixture(scope="module")
-def explainers():
+def explainer_set():
     return ServedExplainers(ModelManager())("mnist")
 
 
@@ -32,9 +32,9 @@ images = st.one_of(
 
 @SETTINGS
 @given(image=images, target=st.sampled_from([-1, 0, 9]), as_dict=st.booleans())
-def test_any_sketch_gives_a_result_or_a_message(explainers, image, target, as_dict):
+def test_any_sketch_gives_a_result_or_a_message(explainer_set, image, target, as_dict):
     value = {"background": None, "layers": [], "composite": image} if as_dict else image
-    explanation = explain_sketch(explainers, value, target)
+    explanation = explain_sketch(explainer_set, value, target)
     if explanation.probabilities is None:
         assert explanation.overlay is None and len(explanation.message) > 5
     else:
@@ -48,7 +48,7 @@ odd_numbers = st.one_of(st.sampled_from([-5, 0, 10**6, math.nan, math.inf, -math
 
 @SETTINGS
 @given(steps=odd_numbers, lr=odd_numbers, jitter=odd_numbers, layer=st.sampled_from(["conv1", "conv9", "", "logits"]))
-def test_any_maximization_parameters_are_run_or_refused(explainers, steps, lr, jitter, layer):
+def test_any_maximization_parameters_are_run_or_refused(explainer_set, steps, lr, jitter, layer):
     try:
         valid_steps = 16 <= float(steps) <= 1024
     except (TypeError, ValueError):
@@ -56,7 +56,7 @@ def test_any_maximization_parameters_are_run_or_refused(explainers, steps, lr, j
     if valid_steps:
         steps = 16  # keep the property test fast: the step count is checked above
     try:
-        grid = maximization_grid(explainers, layer, "all", steps, lr, 0.01, jitter, 8, 0.05, 0)
+        grid = maximization_grid(explainer_set, layer, "all", steps, lr, 0.01, jitter, 8, 0.05, 0)
     except ValueError as err:
         assert len(str(err)) > 10
     else:
