@@ -13,16 +13,21 @@ import os
 import threading
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from cnn.architecture import Architecture
 from cnn.datasets import DATASETS, DataUnavailableError
 from cnn.model_manager import ModelManager, TrainingBusyError
 from cnn.model_store import ModelFileError
-from cnn.preprocessing import InputImageError
+from cnn.preprocessing import MAX_UPLOAD_BYTES, InputImageError
 from cnn.training import TrainingConfig
 from explainers import PREDICTED, Regularization
 from explainers.activation_maximizer import LEARNING_RATE, STEPS
 from plots import live_views_html
+from ui.light_sessions import use_light_sessions
+from ui.number_dropdown import NumberDropdown
+from ui.request_limits import BodySizeLimit
+from ui.sketchpad import BoundedSketchpad
 from webapp import notes
 from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_maps_grid, weight_pictures
 from webapp.grad_cam_view import (Explanation, deeper_views, explain_image, explain_sketch, explain_test_image,
@@ -40,6 +45,7 @@ HEAVY = dict(concurrency_id="heavy", concurrency_limit=1)  # optimization and bi
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
 FIGURE_BUTTONS = ["download", "fullscreen"]  # figures: save for slides, or show full screen
+SESSIONS = 10_000  # browser sessions kept: tens of MiB (tests/test_hostile_inputs.py measures one)
 
 
 # Gradio's Sketchpad ignores the mouse until its Brush tool is clicked, and forgets it on "Clear canvas":
@@ -124,7 +130,7 @@ def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_
             with gr.Tabs():
                 with gr.Tab("✏️ Draw"):
                     gr.Markdown("Draw one digit, big and centred. The bin at the top right of the canvas clears it.")
-                    sketch = gr.Sketchpad(label="Your digit", canvas_size=(400, 400), height=520, type="numpy",
+                    sketch = BoundedSketchpad(label="Your digit", canvas_size=(400, 400), height=520, type="numpy",
                                           brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                           layers=False, format="png", elem_id="sketchpad")
                 with gr.Tab("🗂️ Test images"):
@@ -135,7 +141,7 @@ def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_
                     upload = gr.File(label="A picture of one digit (PNG, JPEG, GIF, ≤ 10 MB)",
                                      file_types=["image"], type="filepath")
             with gr.Row():
-                target = gr.Dropdown(target_choices(first_dataset), value=PREDICTED,
+                target = NumberDropdown(target_choices(first_dataset), value=PREDICTED,
                                      label="Target class for the heatmap", elem_id="target")
                 method = gr.Radio(LIVE_METHODS, value=DEFAULT_METHOD, label="Method")
         with gr.Column(scale=7):
@@ -183,7 +189,7 @@ def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_
         return gr.Slider(maximum=max(count - 1, 0), value=0, label=label)
 
     def on_dataset(name):
-        return (gr.Dropdown(choices=target_choices(name), value=PREDICTED),
+        return (NumberDropdown(choices=target_choices(name), value=PREDICTED),
                 "Dataset changed: draw, choose or upload an image.", live_views_html(), None, None, None)
 
     @friendly
@@ -288,7 +294,7 @@ def _model_tab(manager: ModelManager, served_explainers: ServedExplainers, super
     with gr.Row():
         with gr.Column(scale=2):
             epochs = gr.Slider(1, 30, value=config.epochs, step=1, label="Epochs", interactive=enabled)
-            batch_size = gr.Dropdown([32, 64, 128, 256, 512], value=config.batch_size, label="Batch size",
+            batch_size = NumberDropdown([32, 64, 128, 256, 512], value=config.batch_size, label="Batch size",
                                      interactive=enabled)
             lr = gr.Number(config.learning_rate, label="Learning rate (Adam)", interactive=enabled)
             seed = gr.Number(config.seed, precision=0, label="Random seed", interactive=enabled)
@@ -388,21 +394,26 @@ def share_cores_with_the_server() -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     quiet_gradio_analytics()
+    use_light_sessions()
     share_cores_with_the_server()
     manager = ModelManager(**({"models_dir": args.models_dir} if args.models_dir else {}), data_dir=args.data_dir)
     policy = ServerPolicy.decide(share=args.share, allow_training=args.allow_training)
     served_explainers = ServedExplainers(manager)
     app = build_app(manager, served_explainers, policy, args.dataset)
     warm_up(served_explainers, args.dataset)
-    app.queue(max_size=args.queue_size, default_concurrency_limit=2)
+    # api_open=False: every event goes through the queue and its limits (Gradio would also run them
+    # directly, in parallel, at /gradio_api/run/<name>).
+    app.queue(max_size=args.queue_size, default_concurrency_limit=2, api_open=False)
     print(f"Training {'allowed' if policy.allow_training else 'off'}; models ready "
           f"{seconds_since_start():.1f} s after start", flush=True)
-    # Gradio keeps a copy of every component's config and last value per browser session (150-300 KiB
-    # here), for 10,000 sessions by default: keep the 150 most recently active ones (a class of 100 with
-    # reloads); an evicted, long idle page starts afresh. Uploaded drawings are deleted after half an hour.
-    app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size="10mb",
-               state_session_capacity=150, ssr_mode=False, theme=THEME, css=CSS, js=SELECT_BRUSH_JS,
-               show_error=False)
+    # A session costs a few KiB (ui/light_sessions.py): keep the SESSIONS most recently active, so that no
+    # burst of new sessions evicts a student's; an evicted, long idle page starts afresh. Uploaded drawings
+    # are deleted after half an hour.
+    # No request body may be larger than one upload and its form (Gradio reads them whole, up to 1,000 files).
+    body_limit = Middleware(BodySizeLimit, max_bytes=MAX_UPLOAD_BYTES + 2**20)
+    app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD_BYTES,
+               state_session_capacity=SESSIONS, ssr_mode=False, theme=THEME, css=CSS, js=SELECT_BRUSH_JS,
+               show_error=False, app_kwargs={"middleware": [body_limit]})
 
 
 if __name__ == "__main__":

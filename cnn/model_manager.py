@@ -17,9 +17,10 @@ import keras
 from cnn.architecture import Architecture
 from cnn.datasets import dataset_info
 from cnn.model_card import ModelCard
-from cnn.model_store import load_card, load_model, save_model
+from cnn.model_store import load_card, load_model, remove_leftovers, save_model
 from cnn.training import ProgressFn, TrainingConfig, TrainingResult
-from cnn.training_worker import TrainedModel, TrainingRequest, train_in_worker, train_new_model
+from cnn.training_worker import (TrainedModel, TrainingRequest, remove_leftover_folders, train_in_worker,
+                                 train_new_model)
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "saved_models"
 _versions = itertools.count(1)
@@ -44,6 +45,10 @@ class ModelManager:
         self._served: dict[str, ServedModel] = {}
         self._load_lock = threading.Lock()
         self._train_lock = threading.Lock()
+        # What saves and trainings killed mid-way (a SIGKILL, a power cut) left behind.
+        if self.models_dir.is_dir():
+            remove_leftovers(self.models_dir)
+        remove_leftover_folders()
 
     # -- loading -------------------------------------------------------------
     def model_path(self, dataset: str) -> Path:

@@ -20,9 +20,11 @@ without the model.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -59,12 +61,19 @@ MIN_EXTENT_IN_WIDTHS = 2.5
 # average survive.
 MAX_THINNING = 0.5
 
-# Uploads are decoded only when they are small enough to handle in bounded memory.
+# Every picture a client sends is decoded only when it is small enough to handle in bounded
+# memory, checked from its header first: a 100 KB PNG can claim 12000x12000 pixels (576 MB as
+# RGBA, gigabytes once converted). A JPEG is decoded at a reduced scale (PIL's draft), so a
+# phone photo of any size stays small; other formats must fit MAX_UPLOAD_PIXELS as they are.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_UPLOAD_PIXELS = 40_000_000
+MAX_UPLOAD_PIXELS = 16_000_000
+# A sketch is a canvas: 400x400 on the page, 5 megapixels is room for any screen's canvas.
+MAX_SKETCH_PIXELS = 5_000_000
 # Decoded uploads are reduced to this longer side: plenty for a 20 px digit, and it
 # bounds the memory of every later step.
 MAX_UPLOAD_SIDE = 1024
+# Decoders elsewhere in the process (the web framework's) refuse anything beyond twice this.
+Image.MAX_IMAGE_PIXELS = MAX_UPLOAD_PIXELS
 
 
 class InputImageError(ValueError):
@@ -301,16 +310,33 @@ def load_upload(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     _check_file_size(path)
+    with _opened(path) as image:
+        return _to_array(image)
+
+
+@contextlib.contextmanager
+def _opened(source: str | Path | IO[bytes], max_pixels: int = MAX_UPLOAD_PIXELS) -> Iterator[Image.Image]:
+    """The image, opened but not decoded, once its header says decoding it is affordable;
+    PIL's errors (and any other) as an InputImageError that names no server path."""
     try:
-        with Image.open(path) as image:
-            _check_pixel_count(image)
-            return _to_array(image)
+        with Image.open(source) as image:
+            if image.format == "JPEG":
+                image.draft(image.mode, (MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE))  # decode at 1/2, 1/4 or 1/8 scale
+            _check_pixel_count(image, max_pixels)
+            yield image
     except InputImageError:
         raise
     except Image.DecompressionBombError as err:
-        raise InputImageError(f"That image is too large to open safely ({err}).") from err
+        raise InputImageError(f"That image is too large to open safely ({_short_reason(err)}).") from err
     except Exception as err:  # noqa: BLE001 -- PIL's decoders raise many types on bad files
         raise InputImageError(f"That file is not an image we can read ({_short_reason(err)}).") from err
+
+
+def check_encoded_image(source: str | Path | IO[bytes], max_pixels: int = MAX_SKETCH_PIXELS) -> None:
+    """Refuse an encoded picture (a file or its bytes) that is not an image, or whose header promises
+    more than ``max_pixels``, before anyone decodes it."""
+    with _opened(source, max_pixels):
+        pass
 
 
 def _check_file_size(path: Path) -> None:
@@ -326,13 +352,12 @@ def _check_file_size(path: Path) -> None:
         )
 
 
-def _check_pixel_count(image: Image.Image) -> None:
+def _check_pixel_count(image: Image.Image, max_pixels: int) -> None:
     """Refuse huge images from the header alone: a tiny compressed file can expand to gigabytes."""
     width, height = image.size
-    if width * height > MAX_UPLOAD_PIXELS:
+    if width * height > max_pixels:
         raise InputImageError(
-            f"That image is {width}x{height} pixels; please upload one under "
-            f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels."
+            f"That image is {width}x{height} pixels; please send one under {max_pixels / 1e6:g} megapixels."
         )
 
 
@@ -359,6 +384,8 @@ def _array_mode(image: Image.Image) -> str:
 
 
 def _short_reason(err: Exception) -> str:
-    """The first line of an exception message, shortened for display."""
+    """The first line of an exception message, shortened for display; a file's folder is the server's
+    business (PIL names the temporary file it could not read), so only its name is kept."""
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    text = re.sub(r"(?:[A-Za-z]:)?[\\/][^\s'\"]*[\\/]", "", text)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,10 +33,11 @@ import tensorflow as tf
 from cnn.architecture import Architecture, build_model
 from cnn.datasets import DataUnavailableError, load_split, to_model_input
 from cnn.evaluation import accuracy
-from cnn.model_store import load_model, save_model
+from cnn.model_store import load_model, process_alive, save_model
 from cnn.training import ProgressFn, TrainingConfig, TrainingProgress, TrainingResult, train_model
 
 CANCEL = "cancel"
+FOLDER_PREFIX = "cnn-demo-training-"  # then the server's pid: a killed server's folder can be told apart
 # Kinds of error the worker reports by name, so that the server raises the same kind (a missing or
 # damaged training set is the user's to fix; anything else is a failed training).
 KNOWN_ERRORS = {cls.__name__: cls for cls in (DataUnavailableError, ValueError)}
@@ -89,7 +91,7 @@ def train_new_model(request: TrainingRequest, on_progress: ProgressFn | None = N
 def train_in_worker(request: TrainingRequest, on_progress: ProgressFn | None = None,
                     cancel: threading.Event | None = None) -> TrainedModel:
     """``train_new_model`` in a low-priority child process; the same answer, or the same error."""
-    with tempfile.TemporaryDirectory(prefix="cnn-demo-training-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-") as folder:
         model_path = Path(folder) / "model.keras"
         worker = subprocess.Popen([sys.executable, "-m", "cnn.idle_worker", str(model_path)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -110,6 +112,17 @@ def train_in_worker(request: TrainingRequest, on_progress: ProgressFn | None = N
         if result.cancelled:
             return TrainedModel(result, None)
         return TrainedModel(result, load_model(model_path), final["test_accuracy"], final["train_images"])
+
+
+def remove_leftover_folders() -> list[Path]:
+    """Delete the folders of trainings whose server was killed (a killed process cannot clean up)."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        owner = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if folder.is_dir() and not (owner.isdigit() and process_alive(int(owner))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def _read_progress(lines: IO[str], on_progress: ProgressFn | None) -> dict | None:

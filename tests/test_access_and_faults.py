@@ -14,7 +14,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from cnn.model_store import load_model
+from cnn.model_manager import ModelManager
+from cnn.model_store import load_card, load_model
 from harness.app_server import ROOT, running_app
 from harness.strokes import render_digit
 
@@ -66,14 +67,17 @@ def test_uploads_over_the_size_limit_are_refused(shared_server, tmp_path):
 
 SAVE_LOOP = textwrap.dedent("""
     import sys
-    from cnn.architecture import build_model
+    from cnn.architecture import Architecture, build_model
+    from cnn.model_card import ModelCard
     from cnn.model_store import save_model
+    from cnn.training import TrainingConfig
     path = sys.argv[1]
     models = [build_model(seed=s) for s in range(2)]
     print("saving", flush=True)
     i = 0
-    while True:  # until killed
-        save_model(models[i % 2], path, {"round": i})
+    while True:  # until killed; the card's train_images counts the rounds
+        card = ModelCard.of_training("mnist", Architecture(), TrainingConfig(), 4594, i, 0.5, 1.0)
+        save_model(models[i % 2], path, card)
         i += 1
 """)
 
@@ -91,3 +95,6 @@ def test_killing_the_process_during_saves_never_breaks_the_model_file(tmp_path, 
         process.wait()
         model = load_model(path)  # loads, whole, every time
         assert model.count_params() == 4594
+        assert load_card(path) is not None  # and so does its card
+    ModelManager(models_dir=tmp_path)  # a start-up removes what the killed saves left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist_simple_cnn.keras", "mnist_simple_cnn.keras.json"]

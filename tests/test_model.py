@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -14,9 +18,9 @@ from cnn.model_manager import ModelManager, TrainingBusyError
 from cnn.architecture import Architecture, build_model
 from cnn.evaluation import accuracy
 from cnn.model_card import ModelCard
-from cnn.model_store import ModelFileError, load_card, load_model, save_model
+from cnn.model_store import ModelFileError, load_card, load_model, process_alive, save_model
 from cnn.training import TrainingConfig, TrainingProgress, train_model
-from cnn.training_worker import TrainingRequest, train_in_worker
+from cnn.training_worker import FOLDER_PREFIX, TrainingRequest, train_in_worker
 
 
 def test_architecture_is_the_seed_network():
@@ -209,3 +213,37 @@ def test_a_worker_reports_a_damaged_training_set_as_the_same_error(tmp_path):
         (folder / name).write_bytes(b"not an IDX file")
     with pytest.raises(ValueError, match="train-images-idx3-ubyte"):
         train_in_worker(TrainingRequest("mnist", data_dir=str(tmp_path)))
+
+
+def _a_dead_pid() -> int:
+    """The pid of a process that has ended (and has not been reused: checked)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    assert not process_alive(process.pid)
+    return process.pid
+
+
+def test_a_start_removes_what_killed_saves_and_trainings_left(tmp_path):
+    dead = _a_dead_pid()
+    left = [tmp_path / f".mnist_simple_cnn.{dead}.a1b2c3d4.keras", tmp_path / ".mnist_simple_cnn.a1b2c3d4.keras",
+            tmp_path / f".mnist_simple_cnn.keras.{dead}.x_y_z_12.json"]
+    in_progress = tmp_path / f".mnist_simple_cnn.{os.getpid()}.q1w2e3r4.keras"  # this process is alive
+    kept = [in_progress, tmp_path / ".gitkeep", tmp_path / "mnist_simple_cnn.keras"]
+    for path in left + kept:
+        path.write_bytes(b"")
+    killed_training = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{dead}-"))
+    running_training = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+    try:
+        ModelManager(models_dir=tmp_path)
+        assert sorted(tmp_path.iterdir()) == sorted(kept)
+        assert not killed_training.exists() and running_training.is_dir()
+    finally:
+        shutil.rmtree(running_training, ignore_errors=True)
+
+
+def test_a_model_with_python_code_is_refused_as_unsafe(tmp_path):
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Lambda(lambda x: x * 2),
+                              keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.save(tmp_path / "mnist_simple_cnn.keras")
+    with pytest.raises(ModelFileError, match="refused as unsafe.*Lambda"):
+        ModelManager(models_dir=tmp_path).get("mnist")
