@@ -9,13 +9,23 @@ model itself, its data and its training live in ``cnn/``, which this package use
 """
 import cnn  # noqa: F401  (first: it sets the environment Keras and TensorFlow read as they load)
 from explainers.activation_maximizer import ActivationMaximizer, MaximizationResult, Regularization
-from explainers.attribution import PREDICTED, AttributionMethod
+from explainers.attribution import PREDICTED, AttributionMethod, CompiledMethod
 from explainers.filter_visualizer import FilterStats, FilterVisualizer
-from explainers.grad_cam import BaseCAM, CAMResult, GradCAM, HiResCAM
+from explainers.grad_cam import BaseCAM, CAMResult, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM
+from explainers.gradients import GradientTimesInput, Saliency
 from explainers.guided_backprop import GuidedBackprop, guided_grad_cam
+from explainers.integrated_gradients import Integral, IntegratedGradients
+from explainers.occlusion import Occlusion
+from explainers.rise import RISE
+from explainers.score_cam import ScoreCAM
+from explainers.smoothgrad import SmoothGrad
 
-METHODS: dict[str, type[AttributionMethod]] = {method.name: method for method in (GradCAM, HiResCAM, GuidedBackprop)}
+# Pixel-gradient methods, then the black-box perturbations, then the CAM family.
+METHODS: dict[str, type[AttributionMethod]] = {method.name: method for method in (
+    Saliency, GradientTimesInput, SmoothGrad, IntegratedGradients, Occlusion, RISE, GuidedBackprop,
+    GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, ScoreCAM)}
 
-__all__ = ["METHODS", "PREDICTED", "ActivationMaximizer", "AttributionMethod", "BaseCAM", "CAMResult", "FilterStats",
-           "FilterVisualizer", "GradCAM", "GuidedBackprop", "HiResCAM", "MaximizationResult", "Regularization",
-           "guided_grad_cam"]
+__all__ = ["METHODS", "PREDICTED", "RISE", "ActivationMaximizer", "AttributionMethod", "BaseCAM", "CAMResult",
+           "CompiledMethod", "FilterStats", "FilterVisualizer", "GradCAM", "GradCAMPlusPlus", "GradientTimesInput",
+           "GuidedBackprop", "HiResCAM", "Integral", "IntegratedGradients", "LayerCAM", "MaximizationResult",
+           "Occlusion", "Regularization", "Saliency", "ScoreCAM", "SmoothGrad", "guided_grad_cam"]

@@ -87,3 +87,21 @@ class AttributionMethod:
 
     def _maps(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+class CompiledMethod(AttributionMethod):
+    """A method whose whole batch is one compiled TensorFlow pass: a subclass writes ``attribute``.
+
+    The pass is traced on the first call, not at construction, so that building a method is cheap.
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        super().__init__(model)
+        self._attribute = tf.function(self.attribute, input_signature=[IMAGES, TARGETS])
+
+    def attribute(self, images: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        """The maps (N, 28, 28) of images (N, 28, 28, 1) for targets (N,), where PREDICTED is still to resolve."""
+        raise NotImplementedError
+
+    def _maps(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        return self._attribute(images, targets).numpy()

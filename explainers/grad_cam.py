@@ -6,6 +6,8 @@ For a target class c and a conv layer with feature maps A_k, every CAM method co
   3. map = ReLU(sum_k weights_k * A_k), upsampled bilinearly to 28x28.
 ``BaseCAM`` does steps 1 and 3 for every method; each method is a subclass that writes ``weigh``
 (as in pytorch-grad-cam). The counterfactual map negates the gradients: what argues *against* c.
+A method that weighs the maps without gradients (Score-CAM) replaces steps 1 and 2 instead
+(``weighted_features``).
 """
 from __future__ import annotations
 
@@ -56,16 +58,23 @@ class BaseCAM(AttributionMethod):
         """The weight of each feature value, broadcastable to ``features`` (B, h, w, k)."""
         raise NotImplementedError
 
+    def weighted_features(self, images: tf.Tensor, targets: tf.Tensor, sign: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        """Steps 1 and 2: the features A (B, h, w, k), the weight of each value (broadcastable to A),
+        the logits and the classes explained. Gradient methods write ``weigh``; a method that weighs
+        the maps otherwise (Score-CAM) overrides this. ``sign`` -1 negates the gradients."""
+        with tf.GradientTape() as tape:
+            captured, logits = forward(self.model, images, capture=[self.layer])
+            classes = resolve_targets(logits, targets)
+            scores = target_logits(logits, classes)
+        features = captured[self.layer]
+        return features, self.weigh(sign * tape.gradient(scores, features), features), logits, classes
+
     def _compile(self):
         @tf.function(input_signature=[IMAGES, TARGETS, tf.TensorSpec([], tf.float32)])
         def cam(images, targets, sign):
             """Maps, upsampled maps, each map's largest term, probabilities and the classes explained."""
-            with tf.GradientTape() as tape:
-                captured, logits = forward(self.model, images, capture=[self.layer])
-                classes = resolve_targets(logits, targets)
-                scores = target_logits(logits, classes)
-            features = captured[self.layer]
-            terms = self.weigh(sign * tape.gradient(scores, features), features) * features
+            features, weights, logits, classes = self.weighted_features(images, targets, sign)
+            terms = weights * features
             largest_term = tf.reduce_max(tf.abs(terms), axis=(1, 2, 3))
             maps = tf.nn.relu(tf.reduce_sum(terms, axis=-1))
             upsampled = tf.image.resize(maps[..., tf.newaxis], (28, 28), method="bilinear")[..., 0]
@@ -135,3 +144,40 @@ class HiResCAM(BaseCAM):
     @staticmethod
     def weigh(grads: tf.Tensor, features: tf.Tensor) -> tf.Tensor:
         return grads
+
+
+class GradCAMPlusPlus(BaseCAM):
+    """Grad-CAM++ (Chattopadhyay et al. 2018): Grad-CAM with the positive gradients weighted per position.
+
+    Grad-CAM's mean gives a large map with small gradients as much say as a small map with large
+    ones. Grad-CAM++ weights each map by sum_ij alpha_ij * ReLU(dy_c/dA_ij), with the paper's closed
+    form alpha = g^2 / (2 g^2 + sum_ab A_ab * g^3) (g the gradient; derived for an exponential of the
+    score, used for the logit as in the paper's code and pytorch-grad-cam). Where g > 0, alpha is
+    positive, so every weight is >= 0: unlike Grad-CAM it always finds evidence on an active map.
+    """
+
+    name = "Grad-CAM++"
+    summary = "feature maps weighted by their positive gradients, each position weighted (alpha)"
+
+    @staticmethod
+    def weigh(grads: tf.Tensor, features: tf.Tensor) -> tf.Tensor:
+        squared = tf.square(grads)
+        total = tf.reduce_sum(features, axis=(1, 2), keepdims=True)
+        alphas = tf.math.divide_no_nan(squared, 2 * squared + total * squared * grads)  # 0 where g = 0
+        return tf.reduce_sum(alphas * tf.nn.relu(grads), axis=(1, 2), keepdims=True)
+
+
+class LayerCAM(BaseCAM):
+    """LayerCAM (Jiang et al. 2021): activations times their positive gradients, element by element.
+
+    Like HiResCAM it keeps every position's own gradient, but only where it is positive, so the
+    map shows evidence for the class only. Its authors meant it for the early layers too, whose
+    maps are sharp: on conv1 (``layer="conv1"``) it is at the full 28x28 resolution.
+    """
+
+    name = "LayerCAM"
+    summary = "feature maps times their positive gradients, element by element"
+
+    @staticmethod
+    def weigh(grads: tf.Tensor, features: tf.Tensor) -> tf.Tensor:
+        return tf.nn.relu(grads)

@@ -7,12 +7,11 @@ what the network has learned is what the sanity checks ask.
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from explainers.attribution import IMAGES, TARGETS, AttributionMethod, resolve_targets, target_logits
-from explainers.forward import forward
+from explainers.attribution import CompiledMethod
+from explainers.gradients import input_gradients
 
 
 @tf.custom_gradient
@@ -23,26 +22,13 @@ def guided_relu(x: tf.Tensor):
     return tf.nn.relu(x), grad
 
 
-class GuidedBackprop(AttributionMethod):
+class GuidedBackprop(CompiledMethod):
     name = "Guided Backprop"
     summary = "the input gradient, letting only positive signals back through each ReLU"
     per_stroke = True  # one compiled pass
 
-    def __init__(self, model: keras.Model) -> None:
-        super().__init__(model)
-
-        @tf.function(input_signature=[IMAGES, TARGETS])
-        def guided(images, targets):
-            with tf.GradientTape() as tape:
-                tape.watch(images)
-                _, logits = forward(model, images, conv_activation=guided_relu)
-                scores = target_logits(logits, resolve_targets(logits, targets))
-            return tape.gradient(scores, images)[..., 0]
-
-        self._guided = guided
-
-    def _maps(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        return self._guided(images, targets).numpy()
+    def attribute(self, images: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        return input_gradients(self.model, images, targets, conv_activation=guided_relu)[..., 0]
 
 
 def guided_grad_cam(guided: np.ndarray, cam_heatmap: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from cnn.datasets import dataset_info
 from cnn.preprocessing import InputImageError, image_to_mnist, load_upload, sketch_to_mnist
-from explainers import PREDICTED, CAMResult, HiResCAM, guided_grad_cam
+from explainers import PREDICTED, CAMResult, GradCAM, HiResCAM, guided_grad_cam
 from explainers.attribution import check_class
 from plots import class_grid_figure, figure_to_image, heatmap_overlay, variants_figure
 from webapp.served import DEFAULT_METHOD, ExplainerSet
@@ -56,8 +56,10 @@ def _describe(result: CAMResult, names: tuple[str, ...], method: str, shown: CAM
     predicted, target = names[result.predicted], names[result.target]
     text = f"**Prediction: {predicted}** ({result.probabilities[result.predicted]:.1%} sure). "
     if shown is not result:
-        text += (f"{method} finds no positive evidence for **{target}**: its weight per map is an average "
-                 f"gradient, the same for every image in this network. The heatmap shows **{FALLBACK}** instead. ")
+        why = (": its weight per map is an average gradient, the same for every image in this network"
+               if method == GradCAM.name else "")
+        text += (f"{method} finds no positive evidence for **{target}**{why}. "
+                 f"The heatmap shows **{FALLBACK}** instead. ")
     elif not result.has_evidence:
         return text + f"{method} finds no positive evidence for **{target}** anywhere in this image."
     return text + f"Red: where the evidence for **{target}** lies."
