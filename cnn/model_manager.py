@@ -43,6 +43,7 @@ class ModelManager:
         self.models_dir = Path(models_dir)
         self.data_dir = data_dir
         self._served: dict[str, ServedModel] = {}
+        self._shuffled: dict[str, keras.Model | None] = {}
         self._load_lock = threading.Lock()
         self._train_lock = threading.Lock()
         # What saves and trainings killed mid-way (a SIGKILL, a power cut) left behind.
@@ -54,6 +55,18 @@ class ModelManager:
     def model_path(self, dataset: str) -> Path:
         dataset_info(dataset)  # validates the name before it becomes part of a path
         return self.models_dir / f"{dataset}_simple_cnn.keras"
+
+    def shuffled_labels_path(self, dataset: str) -> Path:
+        """The data randomization test's network: this one trained on shuffled labels (cnn/shuffled_labels.py)."""
+        dataset_info(dataset)
+        return self.models_dir / f"{dataset}_shuffled_labels_simple_cnn.keras"
+
+    def shuffled_labels_model(self, dataset: str) -> keras.Model | None:
+        """That network, loaded on first use; None where there is none (only MNIST's is shipped)."""
+        if dataset not in self._shuffled:
+            path = self.shuffled_labels_path(dataset)
+            self._shuffled[dataset] = load_model(path) if path.is_file() else None
+        return self._shuffled[dataset]
 
     def get(self, dataset: str) -> ServedModel:
         """The model currently served for ``dataset``, loaded from disk on first use."""

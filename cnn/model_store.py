@@ -59,6 +59,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would stay on the renamed file: others could not read the model
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

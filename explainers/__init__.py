@@ -10,6 +10,7 @@ model itself, its data and its training live in ``cnn/``, which this package use
 import cnn  # noqa: F401  (first: it sets the environment Keras and TensorFlow read as they load)
 from explainers.activation_maximizer import ActivationMaximizer, MaximizationResult, Regularization
 from explainers.attribution import PREDICTED, AttributionMethod, CompiledMethod
+from explainers.faithfulness import RANDOM, Faithfulness, MethodScore, TableRow, faithfulness_table, score_methods
 from explainers.filter_visualizer import FilterStats, FilterVisualizer
 from explainers.grad_cam import BaseCAM, CAMResult, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM
 from explainers.gradients import GradientTimesInput, Saliency
@@ -17,6 +18,7 @@ from explainers.guided_backprop import GuidedBackprop, guided_grad_cam
 from explainers.integrated_gradients import Integral, IntegratedGradients
 from explainers.occlusion import Occlusion
 from explainers.rise import RISE
+from explainers.sanity import ORIGINAL, SHUFFLED_LABELS, SanityCheck, Similarity
 from explainers.score_cam import ScoreCAM
 from explainers.smoothgrad import SmoothGrad
 
@@ -25,7 +27,9 @@ METHODS: dict[str, type[AttributionMethod]] = {method.name: method for method in
     Saliency, GradientTimesInput, SmoothGrad, IntegratedGradients, Occlusion, RISE, GuidedBackprop,
     GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, ScoreCAM)}
 
-__all__ = ["METHODS", "PREDICTED", "RISE", "ActivationMaximizer", "AttributionMethod", "BaseCAM", "CAMResult",
-           "CompiledMethod", "FilterStats", "FilterVisualizer", "GradCAM", "GradCAMPlusPlus", "GradientTimesInput",
-           "GuidedBackprop", "HiResCAM", "Integral", "IntegratedGradients", "LayerCAM", "MaximizationResult",
-           "Occlusion", "Regularization", "Saliency", "ScoreCAM", "SmoothGrad", "guided_grad_cam"]
+__all__ = ["METHODS", "ORIGINAL", "PREDICTED", "RANDOM", "RISE", "SHUFFLED_LABELS", "ActivationMaximizer",
+           "AttributionMethod", "BaseCAM", "CAMResult", "CompiledMethod", "Faithfulness", "FilterStats",
+           "FilterVisualizer", "GradCAM", "GradCAMPlusPlus", "GradientTimesInput", "GuidedBackprop", "HiResCAM",
+           "Integral", "IntegratedGradients", "LayerCAM", "MaximizationResult", "MethodScore", "Occlusion",
+           "Regularization", "Saliency", "SanityCheck", "ScoreCAM", "Similarity", "SmoothGrad", "TableRow",
+           "faithfulness_table", "guided_grad_cam", "score_methods"]
