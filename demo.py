@@ -29,6 +29,8 @@ from ui.number_dropdown import NumberDropdown
 from ui.request_limits import BodySizeLimit
 from ui.sketchpad import BoundedSketchpad
 from webapp import notes
+from webapp.compare_view import (METHOD_TABLE_HEADERS, REMOVALS, TABLE_SIZES, compare_methods, dataset_table,
+                                  sanity_grid)
 from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_maps_grid, weight_pictures
 from webapp.grad_cam_view import (Explanation, deeper_views, explain_image, explain_sketch, explain_test_image,
                                   explain_upload, parse_target, target_choices, test_choices)
@@ -110,7 +112,9 @@ def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy
 
         with gr.Tabs():
             with gr.Tab("Grad-CAM", id="gradcam"):
-                _grad_cam_tab(served_explainers, dataset, default_dataset)
+                image_state, target = _grad_cam_tab(served_explainers, dataset, default_dataset)
+            with gr.Tab("Compare methods", id="compare"):
+                _compare_tab(served_explainers, dataset, image_state, target)
             with gr.Tab("Filters", id="filters") as filters_tab:
                 _filters_tab(served_explainers, dataset, filters_tab)
             with gr.Tab("Activation Maximization", id="maximization") as maximization_tab:
@@ -123,7 +127,9 @@ def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy
     return app
 
 
-def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_dataset: str) -> None:
+def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio,
+                  first_dataset: str) -> tuple[gr.State, gr.Dropdown]:
+    """The Grad-CAM tab; returns the session's 28x28 image and the target class, which Compare uses too."""
     image_state = gr.State(None)  # the 28x28 image being explained, per browser session
     with gr.Row():
         with gr.Column(scale=5):
@@ -213,6 +219,48 @@ def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_
     dataset.change(on_dataset, dataset, [target, *outputs], api_visibility="private")
     deeper_button.click(on_deeper, [image_state, target, dataset, method], [class_grid, variants],
                         api_name="deeper_views", **HEAVY)
+    return image_state, target
+
+
+def _compare_tab(served_explainers: ServedExplainers, dataset: gr.Radio, image_state: gr.State,
+                 target: gr.Dropdown) -> None:
+    gr.Markdown("The image and the target class of the **Grad-CAM** tab (your drawing, a test image or an "
+                "upload), explained by all twelve methods, then tested.")
+    with gr.Row():
+        removal = gr.Radio(list(REMOVALS), value=next(iter(REMOVALS)), label="Removed pixels become", scale=1)
+        compare = gr.Button("Compare the twelve methods on this image", variant="primary", scale=2)
+    maps = gr.HTML(elem_id="compare-maps")
+    with gr.Row():
+        curves = gr.Image(elem_id="compare-curves", show_label=False, interactive=False, buttons=FIGURE_BUTTONS,
+                          scale=3)
+        scores = gr.Dataframe(headers=["method", "deletion AUC ↓", "insertion AUC ↑"], label="Scores on this image",
+                              interactive=False, scale=2)
+    sanity_button = gr.Button("Sanity check: randomize the network, layer by layer")
+    sanity = gr.HTML(elem_id="sanity")
+    with gr.Accordion("Every method over the test set", open=False):
+        size = gr.Radio(list(TABLE_SIZES), value=TABLE_SIZES[0], label="Test images (100: about 20 s, 500: a "
+                                                                        "minute or two)")
+        table_button = gr.Button("Score every method on the test set")
+        table = gr.Dataframe(headers=METHOD_TABLE_HEADERS, interactive=False, elem_id="method-table")
+    gr.Markdown(notes.COMPARE)
+
+    @friendly
+    def on_compare(image28, target_class, name, removed):
+        return compare_methods(served_explainers(name), image28, target_class, removed)
+
+    @friendly
+    def on_sanity(image28, target_class, name):
+        return sanity_grid(served_explainers(name), image28, target_class)
+
+    @friendly
+    def on_table(name, count, removed):
+        return dataset_table(served_explainers(name), count, removed)
+
+    compare.click(on_compare, [image_state, target, dataset, removal], [maps, scores, curves],
+                  api_name="compare_methods", **HEAVY)
+    sanity_button.click(on_sanity, [image_state, target, dataset], sanity, api_name="sanity_checks", **HEAVY)
+    table_button.click(on_table, [dataset, size, removal], table, api_name="method_table", **HEAVY)
+    dataset.change(lambda: ("", "", None, None), None, [maps, sanity, curves, scores], api_visibility="private")
 
 
 def _filters_tab(served_explainers: ServedExplainers, dataset: gr.Radio, tab: gr.Tab) -> None:

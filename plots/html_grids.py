@@ -29,18 +29,18 @@ CURVE_POINTS = 128  # at most, per curve: more would not show on a 112-pixel-wid
 ROW = '<div style="display:flex;flex-wrap:wrap;gap:6px 10px;align-items:flex-start;margin:6px 0">{}</div>'
 HEADER = '<p style="margin:4px 0"><b>{}</b></p>'
 TILE = ('<figure style="margin:0;text-align:center;font-size:0.85em;line-height:1.25;{style}">'
-        '<img src="{src}" width="{size}" height="{size}" style="image-rendering:pixelated;display:block" '
+        '<img src="{src}" width="{size}" height="{size}" style="image-rendering:pixelated;display:block;margin:0 auto" '
         'alt="{alt}">{extra}<figcaption>{caption}</figcaption></figure>')
 
 
-def _tile(image: np.ndarray, name: str, caption: str | None = None, size: int = TILE_PX, extra: str = "",
+def tile(image: np.ndarray, name: str, caption: str | None = None, size: int = TILE_PX, extra: str = "",
           style: str = "") -> str:
     """One uint8 picture (grey or RGB) enlarged to ``size`` px, with its caption (HTML; default: ``name``)."""
     return TILE.format(src=png_data_url(image), size=size, alt=html.escape(name), caption=caption or name,
                        extra=extra, style=style)
 
 
-def _grey_uint8(image: np.ndarray) -> np.ndarray:
+def grey_uint8(image: np.ndarray) -> np.ndarray:
     """A [0, 1] image as 8-bit grey, its pixels as they are."""
     return (np.clip(np.asarray(image, np.float32), 0.0, 1.0) * 255).astype(np.uint8)
 
@@ -60,7 +60,7 @@ def live_views_html(image28: np.ndarray | None = None, overlay: np.ndarray | Non
     """The model's 28x28 input and the heatmap over it (uint8 RGB), side by side; grey boxes without them."""
     if image28 is None:
         return VIEWS.format(model=EMPTY_VIEW, heatmap=EMPTY_VIEW)
-    model = VIEW_IMAGE.format(src=png_data_url(_grey_uint8(image28)), rendering="pixelated", alt="the 28x28 input")
+    model = VIEW_IMAGE.format(src=png_data_url(grey_uint8(image28)), rendering="pixelated", alt="the 28x28 input")
     heatmap = VIEW_IMAGE.format(src=png_data_url(overlay), rendering="auto", alt="heatmap over the input")
     return VIEWS.format(model=model, heatmap=heatmap)
 
@@ -81,7 +81,7 @@ def feature_maps_html(image28: np.ndarray, maps: dict[str, np.ndarray]) -> str:
     legend = ("<b>conv</b>: each filter slides over all the maps above it and lights up where it finds its pattern. "
               "<b>pool</b>: keeps the largest value of every 2x2 block, so the maps shrink to half the size. "
               "Bright = strong response; each map is scaled to its own maximum (written under it).")
-    image = _tile(_grey_uint8(np.reshape(image28, (28, 28))), "the input image", "the image")
+    image = tile(grey_uint8(np.reshape(image28, (28, 28))), "the input image", "the image")
     rows = [ROW.format(_row_label("input", "28x28") + image
                        + f'<p style="flex:1;min-width:14em;margin:0;font-size:0.9em">{legend}</p>')]
     for layer, layer_maps in maps.items():
@@ -89,7 +89,7 @@ def feature_maps_html(image28: np.ndarray, maps: dict[str, np.ndarray]) -> str:
         tiles = []
         for channel in range(channels):
             picture, peak = _colour_map(layer_maps[:, :, channel])
-            tiles.append(_tile(picture, f"#{channel} max {peak:.2g}" if peak > 0 else f"#{channel} all zero"))
+            tiles.append(tile(picture, f"#{channel} max {peak:.2g}" if peak > 0 else f"#{channel} all zero"))
         rows.append(ROW.format(_row_label(layer, f"{height}x{width}") + "".join(tiles)))
     return HEADER.format("Feature maps: where each filter responds in this image") + "".join(rows)
 
@@ -126,7 +126,7 @@ def maximization_html(result: MaximizationResult, dead: set[tuple[str, int]] | N
                    + f"<br>activation {objective[0]:.2g} → {objective[-1]:.2g}")
         style = f"border:3px solid {DEAD_COLOR};padding:2px" if is_dead else "padding:5px"
         curve = _sparkline(objective, 112, 40, DEAD_COLOR if is_dead else CURVE_COLOR)
-        rows.setdefault(layer, []).append(_tile(_grey_uint8(result.images[index]), name, caption, size=112, extra=curve,
+        rows.setdefault(layer, []).append(tile(grey_uint8(result.images[index]), name, caption, size=112, extra=curve,
                                                 style=style))
     return (HEADER.format("Activation maximization: the input each filter responds to most")
             + "<p style='margin:0'>Found by gradient ascent on the image, starting from noise; under each image, "

@@ -161,3 +161,16 @@ def test_a_path_on_the_server_is_never_opened(client):
         message = str(err)
     assert "root:" not in message
     assert "Prediction" not in message
+
+
+def test_the_twelve_methods_compared_on_a_drawn_digit(client, tmp_path):
+    from explainers import METHODS, RANDOM
+
+    client.predict(sketch_file(tmp_path, 3, stroke_width=16), -1, "mnist", "HiResCAM", api_name="/explain_sketch")
+    page, scores, curves = client.predict(-1, "mnist", "black (no ink)", api_name="/compare_methods")
+    assert [row[0] for row in scores["data"]] == list(METHODS) + [RANDOM]  # the drawing this session made
+    assert all(0 <= float(row[1]) <= 1 and 0 <= float(row[2]) <= 1 for row in scores["data"])
+    assert len(inline_images(page)) == 1 + len(METHODS) and "Evidence for 3" in page
+    assert np.asarray(Image.open(curves)).std() > 10
+    sanity = client.predict(-1, "mnist", api_name="/sanity_checks")
+    assert len(inline_images(sanity)) == len(METHODS) * 5 and "trained on shuffled labels" in sanity

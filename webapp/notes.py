@@ -4,7 +4,8 @@ INTRO = """\
 # 🔍 What does a CNN see?
 A deliberately tiny convolutional network (**16 filters in all**) explained three ways:
 the **filters** it learned, the images that **maximally activate** them, and **Grad-CAM**
-heatmaps of the pixels behind each prediction. Draw your own digit in the Grad-CAM tab!
+heatmaps of the pixels behind each prediction; then **twelve explanations compared**, and
+tested. Draw your own digit in the Grad-CAM tab!
 """
 
 MODEL = """\
@@ -73,6 +74,33 @@ where the evidence for the class lies. Pick a **target class** to ask "why not a
 - Some classes never get a Grad-CAM heatmap here (an MNIST "0"): its weight per map is an
   *average* gradient, and in this small network that average is the same for every image.
   **HiResCAM** multiplies gradients and activations pixel by pixel instead. Why does that help?
+"""
+
+COMPARE = """\
+### Which explanation can you trust?
+A heatmap is a *claim*: "these pixels are the evidence". Two tests of the claim:
+- **Faithfulness** (deletion and insertion, Petsiuk et al. 2018): remove the pixels in the order the
+  map ranks them. If the map is right, the class's probability falls at once (a small deletion AUC);
+  revealed in that order, it rises at once (a large insertion AUC). A **random map** is the yardstick.
+- **Sanity** (Adebayo et al. 2018): replace the network's learned weights by random ones, from the top
+  layer down, or use a network trained on shuffled labels. A map that explains the *network* must
+  change; one that still looks the same explains the *image* (its ink), not the decision.
+
+### What each method asks
+- **Saliency**: how would the score change if each pixel were a little brighter? **Gradient × Input**,
+  **Integrated Gradients**: how much of the score does each pixel's ink account for? **SmoothGrad**:
+  the same as Saliency, averaged over noisy copies so that it stops flickering.
+- **Occlusion**, **RISE**: what happens to the score when parts of the image are hidden? (No gradients.)
+- **Guided Backprop**: a sharp picture of the gradients that make it back through every ReLU.
+- **Grad-CAM**, **Grad-CAM++**, **HiResCAM**, **LayerCAM**, **Score-CAM**: which of conv2's feature maps,
+  where, carry the evidence?
+
+### Discuss
+1. *Which maps survive randomizing the weights? What does that say about them?* (Look at the
+   methods that multiply by the input: where the image is black, their map is zero whatever the network.)
+2. *Why does HiResCAM add up to the score, and what does Grad-CAM lose by averaging?* (In this network
+   Grad-CAM's weights are the same for every image: compare their deletion curves.)
+3. Does the best-looking map also score best? Try blurred removal: does the ranking change?
 """
 
 CLASSROOM = """\

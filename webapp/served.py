@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Callable, Hashable, TypeVar
 
+import keras
 import numpy as np
 
-from cnn.architecture import conv_layer_names
+from cnn.architecture import architecture_of, conv_layer_names
 from cnn.datasets import dataset_info, load_split, to_model_input
 from cnn.evaluation import predict_logits
 from cnn.model_manager import ModelManager, ServedModel
+from cnn.model_store import ModelFileError
 from explainers import METHODS, ActivationMaximizer, AttributionMethod, BaseCAM, FilterStats, FilterVisualizer
 
 STATS_IMAGES = 1000  # test images used to find dead filters
@@ -39,6 +41,7 @@ def shipped_test_set(dataset: str) -> tuple[np.ndarray, np.ndarray]:
 @dataclass(eq=False)
 class ExplainerSet:
     served: ServedModel
+    shuffled_labels: keras.Model | None = None  # the same network trained on shuffled labels, where shipped
     methods: dict[str, AttributionMethod] = field(init=False)  # by display name, as in METHODS
     filters: FilterVisualizer = field(init=False)
     maximizer: ActivationMaximizer = field(init=False)
@@ -118,10 +121,19 @@ class ServedExplainers:
             with self._lock:
                 current = self._sets.get(dataset)
                 if current is None or current.served.version != served.version:
-                    current = ExplainerSet(served)
+                    current = ExplainerSet(served, self._shuffled_labels_model(served))
                     current.warm_up()
                     self._sets[dataset] = current
         return current
+
+    def _shuffled_labels_model(self, served: ServedModel) -> keras.Model | None:
+        """The data randomization test's network, if there is one of the served model's architecture."""
+        try:
+            shuffled = self.manager.shuffled_labels_model(served.dataset)
+        except ModelFileError:  # damaged: the page does without the data randomization test
+            return None
+        matches = shuffled is not None and architecture_of(shuffled) == architecture_of(served.model)
+        return shuffled if matches else None
 
 
 def new_model_notice(seen: tuple[str, int] | None, explainer_set: ExplainerSet) -> tuple[str, tuple[str, int]]:
