@@ -1,13 +1,17 @@
 """What students cannot change, and what a damaged model file or a killed save does."""
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import uuid
+from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -17,6 +21,7 @@ from PIL import Image
 from cnn.model_manager import ModelManager
 from cnn.model_store import load_card, load_model
 from harness.app_server import ROOT, running_app
+from harness.memory import child_pids
 from harness.strokes import render_digit
 
 
@@ -98,3 +103,41 @@ def test_killing_the_process_during_saves_never_breaks_the_model_file(tmp_path, 
         assert load_card(path) is not None  # and so does its card
     ModelManager(models_dir=tmp_path)  # a start-up removes what the killed saves left
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist_simple_cnn.keras", "mnist_simple_cnn.keras.json"]
+
+
+def _raw_call(url: str, fn_index: int, data: list, timeout: float = 120) -> dict:
+    """An event run by its index, as a script would, past gradio_client and the API docs: its last message."""
+    session = uuid.uuid4().hex
+    joined = httpx.post(f"{url}gradio_api/queue/join", timeout=30, json={
+        "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None})
+    assert joined.status_code == 200, joined.text
+    stream = httpx.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}, timeout=timeout)
+    with stream as events:
+        for line in events.iter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                return message
+    raise AssertionError(f"event {fn_index} never completed")
+
+
+def test_no_event_run_by_its_index_changes_what_others_see(shared_server):
+    """Hidden events ("private") still run when called by index: none may change the shared model."""
+    client, models, process = shared_server
+    url = client.src if client.src.endswith("/") else client.src + "/"
+    config = httpx.get(f"{url}config", timeout=30).json()
+    components = {c["id"]: c for c in config["components"]}
+    before = {p.name: p.read_bytes() for p in models.iterdir()}
+    refused = {}
+    for index, event in enumerate(config["dependencies"]):
+        if not event.get("backend_fn"):
+            continue
+        data = [None if components[i]["type"] == "state" else components[i].get("props", {}).get("value")
+                for i in event["inputs"]]
+        answer = _raw_call(url, index, data)
+        if event.get("api_name") in ("train", "cancel_training", "restore_shipped_model"):
+            refused[event["api_name"]] = answer
+    assert set(refused) == {"train", "cancel_training", "restore_shipped_model"}
+    assert all(not answer["success"] and "turned off" in str(answer.get("output")) for answer in refused.values())
+    assert {p.name: p.read_bytes() for p in models.iterdir()} == before
+    assert not [pid for pid in child_pids(process.pid)
+                if b"cnn.idle_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]  # no training started
