@@ -104,6 +104,8 @@ def main() -> None:
     print("Live-path numpy images:")
     print("  heatmap overlay 224 px      ", summary(timings_ms(lambda: plots.heatmap_overlay(image, cam.heatmap), 200)))
     print("  grayscale view 224 px       ", summary(timings_ms(lambda: plots.grayscale_rgb(image), 200)))
+    guided_map = guided.explain(image)[0]
+    print("  signed map 224 px           ", summary(timings_ms(lambda: plots.signed_map_rgb(guided_map), 200)))
 
 
 if __name__ == "__main__":

@@ -265,22 +265,6 @@ def test_signed_map_is_red_for_positive_and_blue_for_negative() -> None:
     assert abs(int(rgb[100, 50].sum()) - int(rgb[100, 170].sum())) < 60  # symmetric strengths
 
 
-def test_live_overlays_take_under_2_ms() -> None:
-    rng = np.random.default_rng(0)
-    image, heatmap, signed = rng.uniform(0, 1, (28, 28)), rng.uniform(0, 1, (28, 28)), rng.normal(0, 1, (28, 28))
-    for draw in (lambda: plots.grayscale_rgb(image), lambda: plots.heatmap_overlay(image, heatmap),
-                 lambda: plots.signed_map_rgb(signed)):
-        draw()
-        best = min(_timed(draw) for _ in range(20))
-        assert best < 0.002
-
-
-def _timed(draw) -> float:
-    start = time.perf_counter()
-    draw()
-    return time.perf_counter() - start
-
-
 def test_figures_render_identically_from_8_threads_and_leave_no_pyplot_figures(
         real: dict, rendered: dict[str, np.ndarray]) -> None:
     names = list(FIGURES)
