@@ -11,8 +11,10 @@ import functools
 import inspect
 import os
 import threading
+from collections.abc import Callable
 
 import gradio as gr
+from gradio.events import Dependency
 from starlette.middleware import Middleware
 
 from cnn.architecture import Architecture
@@ -25,6 +27,7 @@ from explainers import PREDICTED, Regularization
 from explainers.activation_maximizer import LEARNING_RATE, STEPS
 from plots import live_views_html
 from ui.light_sessions import use_light_sessions
+from ui.live_network import DRAWING_FOR_SERVER, drawing_pad, live_panel, tell_page
 from ui.number_dropdown import NumberDropdown
 from ui.request_limits import BodySizeLimit
 from ui.sketchpad import BoundedSketchpad
@@ -34,6 +37,8 @@ from webapp.compare_view import (METHOD_TABLE_HEADERS, REMOVALS, TABLE_SIZES, co
 from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_maps_grid, weight_pictures
 from webapp.grad_cam_view import (Explanation, deeper_views, explain_image, explain_sketch, explain_test_image,
                                   explain_upload, parse_target, target_choices, test_choices)
+from webapp.browser_image import browser_image
+from webapp.browser_routes import browser_routes
 from webapp.header import header_card, model_card
 from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximization_grid
 from webapp.policy import NotAllowedError, ServerPolicy
@@ -48,30 +53,6 @@ THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospac
 CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
 FIGURE_BUTTONS = ["download", "fullscreen"]  # figures: save for slides, or show full screen
 SESSIONS = 10_000  # browser sessions kept: tens of MiB (tests/test_hostile_inputs.py measures one)
-
-
-# Gradio's Sketchpad ignores the mouse until its Brush tool is clicked, and forgets it on "Clear canvas":
-# click it for the student when the page is up and after each clear. Found by position, as the labels are
-# translated: the brush is the first tool of the side bar, "clear" the last button of the top panel.
-# Polled, because the components mount after this runs; a few clicks at most, then it gives up.
-SELECT_BRUSH_JS = """
-() => {
-  const selectBrush = (settleMs) => {
-    const started = Date.now();
-    let clicks = 0;
-    const timer = setInterval(() => {
-      const brush = document.querySelector("#sketchpad .toolbar-wrap button");
-      const waited = Date.now() - started;
-      if (brush && !brush.classList.contains("highlight") && clicks < 5) { brush.click(); clicks += 1; }
-      else if ((brush && waited > settleMs) || waited > 60000) clearInterval(timer);
-    }, 250);
-  };
-  selectBrush(0);
-  document.addEventListener("click", (event) => {
-    if (event.target.closest("#sketchpad .top-panel button:last-of-type")) selectBrush(2000);
-  }, true);
-}
-"""
 
 
 def friendly(handler):
@@ -112,9 +93,9 @@ def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy
 
         with gr.Tabs():
             with gr.Tab("Grad-CAM", id="gradcam"):
-                image_state, target = _grad_cam_tab(served_explainers, dataset, default_dataset)
+                image_state, target, drawing_first = _grad_cam_tab(served_explainers, dataset, default_dataset)
             with gr.Tab("Compare methods", id="compare"):
-                _compare_tab(served_explainers, dataset, image_state, target)
+                _compare_tab(served_explainers, dataset, image_state, target, drawing_first)
             with gr.Tab("Filters", id="filters") as filters_tab:
                 _filters_tab(served_explainers, dataset, filters_tab)
             with gr.Tab("Activation Maximization", id="maximization") as maximization_tab:
@@ -127,23 +108,33 @@ def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy
     return app
 
 
+@friendly
+def _on_drawn(value):
+    """The page's drawing becomes the session's image; None: the drawing is not shown, keep the image."""
+    return gr.skip() if value is None else browser_image(value)
+
+
 def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio,
-                  first_dataset: str) -> tuple[gr.State, gr.Dropdown]:
+                  first_dataset: str) -> tuple[gr.State, gr.Dropdown, Callable[[gr.Button], Dependency]]:
+    """The tab's image, target, and ``drawing_first(button)``: the button's first step, which makes the page's
+    drawing (when the Draw tab shows it) the session's image, so that what follows explains what the page shows."""
     """The Grad-CAM tab; returns the session's 28x28 image and the target class, which Compare uses too."""
     image_state = gr.State(None)  # the 28x28 image being explained, per browser session
     with gr.Row():
         with gr.Column(scale=5):
             with gr.Tabs():
-                with gr.Tab("✏️ Draw"):
-                    gr.Markdown("Draw one digit, big and centred. The bin at the top right of the canvas clears it.")
+                with gr.Tab("✏️ Draw") as draw_tab:
+                    drawing_pad(first_dataset)  # the network runs in the page: no request while drawing
+                    # Hidden: it keeps /explain_sketch for API clients (an image or a Sketchpad dict), with its
+                    # checks on what they send. Students draw on the canvas above.
                     sketch = BoundedSketchpad(label="Your digit", canvas_size=(400, 400), height=520, type="numpy",
                                           brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
-                                          layers=False, format="png", elem_id="sketchpad")
-                with gr.Tab("🗂️ Test images"):
+                                          layers=False, format="png", elem_id="sketchpad", visible=False)
+                with gr.Tab("🗂️ Test images") as test_tab:
                     misclassified = gr.Checkbox(label="Only images the model gets wrong")
                     sample = gr.Slider(0, 9999, value=0, step=1, label="sample_idx (test image)")
                     random_button = gr.Button("🎲 Random test image")
-                with gr.Tab("📁 Upload"):
+                with gr.Tab("📁 Upload") as upload_tab:
                     upload = gr.File(label="A picture of one digit (PNG, JPEG, GIF, ≤ 10 MB)",
                                      file_types=["image"], type="filepath")
             with gr.Row():
@@ -151,11 +142,13 @@ def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio,
                                      label="Target class for the heatmap", elem_id="target")
                 method = gr.Radio(LIVE_METHODS, value=DEFAULT_METHOD, label="Method")
         with gr.Column(scale=7):
+            live_panel(first_dataset)  # the drawing's views, drawn by the page; the server's below, for the others
             status = gr.Markdown("✏️ Draw a digit, pick a test image or upload a picture.", elem_id="status")
             views = gr.HTML(live_views_html(), elem_id="views")
             probabilities = gr.Label(label="Class probabilities", num_top_classes=3, elem_id="probabilities")
     with gr.Accordion("All ten classes, counterfactual and guided backprop", open=False):
         deeper_button = gr.Button("Show them for this image", variant="primary")
+        drawn = gr.JSON(visible=False)  # the 28x28 image the page made of the drawing, sent for these views
         class_grid = gr.Image(elem_id="class-grid", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
         variants = gr.Image(elem_id="variants", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
     gr.Markdown(notes.GRAD_CAM)
@@ -217,13 +210,24 @@ def _grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio,
         control.change(on_target, [image_state, target, dataset, method, seen_model], outputs,
                        api_visibility="private", **LIGHT)
     dataset.change(on_dataset, dataset, [target, *outputs], api_visibility="private")
-    deeper_button.click(on_deeper, [image_state, target, dataset, method], [class_grid, variants],
-                        api_name="deeper_views", **HEAVY)
-    return image_state, target
+    # The page's network follows the same choices, told in the browser (no request).
+    for control, kind in ((dataset, "dataset"), (target, "target"), (method, "method")):
+        control.change(None, control, None, js=tell_page(kind))
+    draw_tab.select(None, None, None, js=tell_page("source", "drawing"))
+    for tab in (test_tab, upload_tab):
+        tab.select(None, None, None, js=tell_page("source", "server"))
+
+    def drawing_first(button: gr.Button) -> Dependency:
+        return button.click(_on_drawn, drawn, image_state, js=DRAWING_FOR_SERVER, api_visibility="private",
+                            **LIGHT)
+
+    drawing_first(deeper_button).success(on_deeper, [image_state, target, dataset, method], [class_grid, variants],
+                                         api_name="deeper_views", **HEAVY)
+    return image_state, target, drawing_first
 
 
 def _compare_tab(served_explainers: ServedExplainers, dataset: gr.Radio, image_state: gr.State,
-                 target: gr.Dropdown) -> None:
+                 target: gr.Dropdown, drawing_first: Callable[[gr.Button], Dependency]) -> None:
     gr.Markdown("The image and the target class of the **Grad-CAM** tab (your drawing, a test image or an "
                 "upload), explained by all twelve methods, then tested.")
     with gr.Row():
@@ -234,7 +238,7 @@ def _compare_tab(served_explainers: ServedExplainers, dataset: gr.Radio, image_s
         curves = gr.Image(elem_id="compare-curves", show_label=False, interactive=False, buttons=FIGURE_BUTTONS,
                           scale=3)
         scores = gr.Dataframe(headers=["method", "deletion AUC ↓", "insertion AUC ↑"], label="Scores on this image",
-                              interactive=False, scale=2)
+                              interactive=False, scale=2, elem_id="compare-scores")
     sanity_button = gr.Button("Sanity check: randomize the network, layer by layer")
     sanity = gr.HTML(elem_id="sanity")
     with gr.Accordion("Every method over the test set", open=False):
@@ -256,9 +260,10 @@ def _compare_tab(served_explainers: ServedExplainers, dataset: gr.Radio, image_s
     def on_table(name, count, removed):
         return dataset_table(served_explainers(name), count, removed)
 
-    compare.click(on_compare, [image_state, target, dataset, removal], [maps, scores, curves],
-                  api_name="compare_methods", **HEAVY)
-    sanity_button.click(on_sanity, [image_state, target, dataset], sanity, api_name="sanity_checks", **HEAVY)
+    drawing_first(compare).success(on_compare, [image_state, target, dataset, removal], [maps, scores, curves],
+                                   api_name="compare_methods", **HEAVY)
+    drawing_first(sanity_button).success(on_sanity, [image_state, target, dataset], sanity,
+                                         api_name="sanity_checks", **HEAVY)
     table_button.click(on_table, [dataset, size, removal], table, api_name="method_table", **HEAVY)
     dataset.change(lambda: ("", "", None, None), None, [maps, sanity, curves, scores], api_visibility="private")
 
@@ -459,9 +464,11 @@ def main(argv: list[str] | None = None) -> None:
     # are deleted after half an hour.
     # No request body may be larger than one upload and its form (Gradio reads them whole, up to 1,000 files).
     body_limit = Middleware(BodySizeLimit, max_bytes=MAX_UPLOAD_BYTES + 2**20)
+    # Beside Gradio's routes: the page's JavaScript, the served models' weights and the news of a new one.
+    routes = browser_routes(manager, served_explainers)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD_BYTES,
-               state_session_capacity=SESSIONS, ssr_mode=False, theme=THEME, css=CSS, js=SELECT_BRUSH_JS,
-               show_error=False, app_kwargs={"middleware": [body_limit]})
+               state_session_capacity=SESSIONS, ssr_mode=False, theme=THEME, css=CSS, show_error=False,
+               app_kwargs={"middleware": [body_limit], "routes": routes})
 
 
 if __name__ == "__main__":

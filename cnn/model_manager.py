@@ -76,6 +76,10 @@ class ModelManager:
                 served = self._served.get(dataset) or self._load_from_disk(dataset)
         return served
 
+    def served_now(self, dataset: str) -> ServedModel | None:
+        """The model served now, or None before its first load; never loads (for watchers that poll)."""
+        return self._served.get(dataset)
+
     def reload(self, dataset: str) -> ServedModel:
         """Serve the saved model again (e.g. the shipped one after a training in the app)."""
         with self._load_lock:

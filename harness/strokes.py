@@ -53,6 +53,12 @@ def _place(stroke: Stroke, canvas: int, scale: float, offset: Point, rotation_de
     return placed
 
 
+def placed_strokes(digit: int, canvas: int = 400, scale: float = 0.7, offset: Point = (0, 0),
+                   rotation_deg: float = 0) -> list[Stroke]:
+    """The strokes of ``digit`` in canvas pixels, placed as ``render_digit`` draws them (same arguments)."""
+    return [_place(stroke, canvas, scale, offset, rotation_deg) for stroke in DIGIT_STROKES[digit]]
+
+
 def _draw_ink(digit: int, canvas: int, stroke_width: float, scale: float,
               offset: Point, rotation_deg: float) -> np.ndarray:
     """The ink of a digit as uint8 (canvas, canvas): 255 where the pen went."""
@@ -60,8 +66,7 @@ def _draw_ink(digit: int, canvas: int, stroke_width: float, scale: float,
     draw = ImageDraw.Draw(image)
     width = max(1, round(stroke_width))
     radius = (width - 1) / 2
-    for stroke in DIGIT_STROKES[digit]:
-        points = _place(stroke, canvas, scale, offset, rotation_deg)
+    for points in placed_strokes(digit, canvas, scale, offset, rotation_deg):
         draw.line(points, fill=255, width=width, joint="curve")
         for x, y in (points[0], points[-1]):  # round pen tip at both ends
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)

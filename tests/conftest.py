@@ -1,18 +1,19 @@
-"""Shared fixtures: shipped data and models, and small models trained and saved to disk.
+"""Shared fixtures: shipped data and models, small models trained and saved to disk, and the browser tests' Chromium.
 
 Everything is built from files in this repository (the shipped test sets and
 models), so the suite runs offline on a fresh clone.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cnn.datasets import load_split, to_model_input
+from harness.browser import RequestLog, chromium
 from harness.data_folder import write_offline_data_dir
-
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +57,25 @@ def shipped_mnist():
     from cnn.model_manager import ModelManager
 
     return ModelManager().get("mnist").model
+
+
+# -- the browser tests' (tests/test_browser*.py) --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test file."""
+    with chromium() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def requests_made() -> RequestLog:
+    """Every request the test file's pages make."""
+    return RequestLog()
+
+
+@pytest.fixture(scope="module")
+def screens(tmp_path_factory) -> Path:
+    """Where screenshots go: $SCREENSHOT_DIR, or a pytest temporary folder."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path_factory.mktemp("screens"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

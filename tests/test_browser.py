@@ -1,63 +1,39 @@
 """The app in a real browser: ``demo.py`` started as a process, driven with Playwright and Chromium.
 
-A student's path through the page: draw digits with the mouse on the Sketchpad, read the prediction,
+A student's path through the page: draw digits with the mouse on the Draw tab's canvas, read the prediction,
 clear, visit every tab; meanwhile no request may leave the machine (a classroom may have no internet).
 Full-page screenshots of each state go to $SCREENSHOT_DIR (default: a pytest temporary folder), to look at.
+tests/test_browser_network.py tests the network that runs in the page.
 
 Needs Chromium: $CHROMIUM, else /usr/bin/chromium or the one Playwright installed; skipped without one.
 """
 from __future__ import annotations
 
-import math
-import os
-import re
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from harness.app_server import running_app
+from harness.browser import RequestLog, draw_digit, open_page, shoot
 from harness.strokes import DIGIT_STROKES
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DESKTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # Generous: a loaded 2-core CI machine runs TensorFlow, the server and Chromium at once.
 LOAD_TIMEOUT = 90_000  # ms: first paint of the page
 PREDICTION_TIMEOUT = 60_000  # ms: a drawing's prediction and heatmap
 HEAVY_TIMEOUT = 240_000  # ms: activation maximization, the filters' figures
 
-BRUSH = "#sketchpad .toolbar-wrap button"  # the first tool, aria-label="Brush" (translated: "Pincel", ...)
-CLEAR = "#sketchpad button[aria-label='Clear canvas']"
-PREDICTED_CLASS = "#probabilities [data-testid='label-output-value']"
-SELECTED = re.compile(r"\bhighlight\b")  # the class of the Sketchpad's active tool
-
-
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None  # let Playwright use a browser it installed, if any
-
-
-class RequestLog:
-    """Every URL the pages ask for, requests and WebSockets."""
-
-    def __init__(self):
-        self.urls: list[str] = []
-
-    def watch(self, context) -> None:
-        context.on("request", lambda request: self.urls.append(request.url))
-        context.on("page", lambda page: page.on("websocket", lambda ws: self.urls.append(ws.url)))
-
-    def foreign(self) -> list[str]:
-        return [url for url in self.urls
-                if urlparse(url).scheme not in ("data", "blob", "about") and urlparse(url).hostname not in LOCAL_HOSTS]
+CANVAS = "#draw-pad canvas"
+CLEAR = "#draw-pad .cnn-clear"  # found by class: its label is not translated, but tests need not rely on that
+LIVE = "#live-views .cnn-live"  # the drawing's live panel; data-predicted: the class it shows
+STATUS = "#live-status"
+# Whether a canvas of the live panel shows a picture: some pixel differs from the blank grey.
+PAINTED = """(canvas) => canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data
+    .some((value, i) => i % 4 !== 3 && value !== 0xee)"""
 
 
 @pytest.fixture(scope="module")
@@ -66,36 +42,11 @@ def app_url():
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        except playwright_api.Error as err:
-            pytest.fail(f"no usable Chromium (apt install chromium): {str(err).splitlines()[0]}")
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def requests_made() -> RequestLog:
-    return RequestLog()
-
-
-@pytest.fixture(scope="module")
-def screens(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path_factory.mktemp("screens"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def open_app(browser, url: str, log: RequestLog, viewport: dict, **context_options):
-    context = browser.new_context(viewport=viewport, **context_options)
-    log.watch(context)
-    page = context.new_page()
+    """The app in a new context, once the page's network has its weights: the student can draw at once."""
+    page = open_page(browser, url, log, viewport, LOAD_TIMEOUT, **context_options)
     page.set_default_timeout(PREDICTION_TIMEOUT)
-    page.goto(url, timeout=LOAD_TIMEOUT)
-    expect(page.locator("#sketchpad canvas").first).to_be_visible(timeout=LOAD_TIMEOUT)
+    expect(page.locator(CANVAS)).to_be_visible()
     return page
 
 
@@ -107,12 +58,6 @@ def page(browser, app_url, requests_made):
     page.context.close()
 
 
-def shoot(page, screens: Path, name: str) -> None:
-    path = screens / f"{name}.png"
-    page.screenshot(path=path, full_page=True, animations="disabled")
-    assert path.stat().st_size > 10_000, f"{path} looks blank"
-
-
 def image_block(page, elem_id: str):
     """The gr.Image with this elem_id."""
     return page.locator(f"#{elem_id}")
@@ -121,6 +66,8 @@ def image_block(page, elem_id: str):
 def shown_image(page, elem_id: str, timeout: float = PREDICTION_TIMEOUT) -> str:
     """Wait until the component ``elem_id`` (a gr.Image, or the first picture of an HTML grid) shows a
     loaded picture; its src."""
+    # Gradio's pictures load lazily: one far below the screen stays empty until the student scrolls to it.
+    image_block(page, elem_id).scroll_into_view_if_needed(timeout=timeout)
     picture = image_block(page, elem_id).locator("img").first
     expect(picture).to_be_visible(timeout=timeout)
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle(),
@@ -134,68 +81,43 @@ def go_to_tab(page, name: str) -> None:
     expect(tab).to_have_attribute("aria-selected", "true")
 
 
-def ensure_brush(page) -> None:
-    """Select the Sketchpad's brush if the page's own script has not (yet)."""
-    brush = page.locator(BRUSH).first
-    if not SELECTED.search(brush.get_attribute("class") or ""):
-        brush.click()  # harmless if the script selected it meanwhile: the brush stays selected
-    expect(brush).to_have_class(SELECTED)
-
-
 def draw(page, strokes, scale: float = 0.7) -> None:
-    """Drag the mouse along polylines given in a unit box (x right, y down), over the drawing area.
-
-    The 400x400 drawing sits in the middle of the canvas element, zoomed to fit its shorter side.
-    """
-    ensure_brush(page)
-    box = page.locator("#sketchpad canvas").first.bounding_box()
-    side = 0.8 * min(box["width"], box["height"])  # inside the white drawing area
-    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
-
-    def at(x: float, y: float) -> tuple[float, float]:
-        return left + (0.5 + (x - 0.5) * scale) * side, top + (0.5 + (y - 0.5) * scale) * side
-
-    for stroke in strokes:
-        x, y = at(*stroke[0])
-        page.mouse.move(x, y)
-        page.mouse.down()
-        for point in stroke[1:]:
-            to_x, to_y = at(*point)
-            # about one pointer event per 20 px: each one costs a software-rendered frame, slow on CI
-            page.mouse.move(to_x, to_y, steps=max(1, round(math.hypot(to_x - x, to_y - y) / 20)))
-            x, y = to_x, to_y
-        page.mouse.up()
+    """Drag the mouse along polylines given in a unit box (x right, y down), over the canvas."""
+    draw_digit(page, strokes, CANVAS, scale)
 
 
 def clear_canvas(page) -> None:
     page.locator(CLEAR).click()
-    expect(page.locator("#status")).to_contain_text("Draw a digit", timeout=PREDICTION_TIMEOUT)
+    expect(page.locator(STATUS)).to_contain_text("Draw a digit", timeout=PREDICTION_TIMEOUT)
+
+
+def painted(page, selector: str) -> bool:
+    return page.locator(selector).evaluate(PAINTED)
 
 
 def expect_prediction(page, digit: int) -> None:
-    expect(page.locator(PREDICTED_CLASS)).to_have_text(str(digit), timeout=PREDICTION_TIMEOUT)
-    expect(page.locator("#status")).to_contain_text("Prediction")
-    shown_image(page, "model-view")
-    shown_image(page, "heatmap")
+    expect(page.locator(LIVE)).to_have_attribute("data-predicted", str(digit), timeout=PREDICTION_TIMEOUT)
+    expect(page.locator(STATUS)).to_contain_text(f"Prediction: {digit}")
+    assert painted(page, "#live-input canvas") and painted(page, "#live-heatmap .cnn-heatmap")
 
 
 VERTICAL_ONE = [[(0.5, 0.0), (0.5, 1.0)]]  # one straight downward drag
 
 
-def test_grad_cam_tab_comes_first_with_the_brush_selected(page, screens):
+def test_grad_cam_tab_comes_first_ready_to_draw(page, screens):
     tabs = page.get_by_role("tab")
     expect(tabs.first).to_have_text("Grad-CAM")
     expect(tabs.first).to_have_attribute("aria-selected", "true")
     for name in ("Filters", "Activation Maximization", "Model"):
         expect(page.get_by_role("tab", name=name, exact=True)).to_be_visible()
-    expect(page.locator("#sketchpad")).to_be_visible()
-    brush = page.locator(BRUSH).first
-    expect(brush).to_have_attribute("aria-label", "Brush")
-    # SELECT_BRUSH_JS finds the tools by position, as their labels are translated
-    expect(page.locator("#sketchpad .top-panel button:last-of-type")).to_have_attribute("aria-label", "Clear canvas")
-    # demo.py's SELECT_BRUSH_JS clicks it on load: the student can draw at once
-    expect(brush).to_have_class(SELECTED, timeout=30_000)
-    expect(page.locator("#status")).to_contain_text("Draw a digit")
+    expect(page.locator("#draw-pad")).to_be_visible()
+    # No tool to pick: the canvas draws with any pointer (open_app waited for the weights), and a finger on it
+    # draws instead of scrolling the page.
+    assert page.locator(CANVAS).evaluate("(c) => getComputedStyle(c).touchAction") == "none"
+    expect(page.locator(CLEAR)).to_be_visible()
+    expect(page.locator("#draw-pad .cnn-undo")).to_be_visible()
+    expect(page.locator("#sketchpad")).to_be_hidden()  # it serves API clients only
+    expect(page.locator(STATUS)).to_contain_text("Draw a digit")
     shoot(page, screens, "01-gradcam-start")
 
 
@@ -223,12 +145,42 @@ def test_clearing_the_canvas_removes_the_heatmap(page, screens):
     expect_prediction(page, 1)
 
     clear_canvas(page)
-    expect(image_block(page, "heatmap").locator("img")).to_have_count(0)
-    expect(image_block(page, "model-view").locator("img")).to_have_count(0)
-    expect(page.locator(PREDICTED_CLASS)).to_have_count(0)
-    # the brush is selected again after "Clear canvas" (SELECT_BRUSH_JS), ready for the next digit
-    expect(page.locator(BRUSH).first).to_have_class(SELECTED, timeout=10_000)
+    assert not painted(page, "#live-heatmap .cnn-heatmap") and not painted(page, "#live-input canvas")
+    assert page.locator(LIVE).get_attribute("data-predicted") is None
     shoot(page, screens, "05-cleared")
+    draw(page, DIGIT_STROKES[7])  # ready for the next digit, at once
+    expect_prediction(page, 7)
+    clear_canvas(page)
+
+
+def compare_the_drawing(page) -> None:
+    """On the Compare tab (open), the twelve methods on what the Grad-CAM tab shows: maps, scores and curves."""
+    page.get_by_role("button", name="Compare the twelve methods on this image").click()
+    expect(page.locator("#compare-maps img")).to_have_count(13, timeout=HEAVY_TIMEOUT)  # the image and 12 maps
+    shown_image(page, "compare-curves", HEAVY_TIMEOUT)
+    expect(page.locator("#compare-maps")).to_contain_text("Integrated Gradients")
+    expect(page.locator("#compare-maps")).to_contain_text("★")  # the best of each metric, marked
+
+
+def test_compare_tab_explains_the_drawing(page, screens):
+    """The drawing made in the page reaches the server's twelve methods and its sanity checks."""
+    go_to_tab(page, "Grad-CAM")
+    clear_canvas(page)
+    draw(page, DIGIT_STROKES[7])
+    expect_prediction(page, 7)
+    go_to_tab(page, "Compare methods")
+    compare_the_drawing(page)
+    expect(page.locator("#compare-maps")).to_contain_text("Evidence for 7 (the model predicts 7")
+    for method in ("Saliency", "Score-CAM"):  # first and last of the scores table
+        expect(page.locator("#compare-scores")).to_contain_text(method)
+    shoot(page, screens, "06-compare")
+
+    page.get_by_role("button", name="Sanity check: randomize the network, layer by layer").click()
+    expect(page.locator("#sanity table tr")).to_have_count(13, timeout=HEAVY_TIMEOUT)  # a header and 12 methods
+    expect(page.locator("#sanity")).to_contain_text("Score-CAM")
+    shoot(page, screens, "07-compare-sanity")
+    go_to_tab(page, "Grad-CAM")
+    clear_canvas(page)
 
 
 def test_filters_tab_shows_the_learned_filters(page, screens):
@@ -237,14 +189,14 @@ def test_filters_tab_shows_the_learned_filters(page, screens):
     shown_image(page, "conv2-kernels", HEAVY_TIMEOUT)
     shown_image(page, "feature-maps", HEAVY_TIMEOUT)
     expect(page.get_by_text("Filter activity on 1,000 test images")).to_be_visible()
-    shoot(page, screens, "06-filters")
+    shoot(page, screens, "08-filters")
 
 
 def test_activation_maximization_tab_synthesizes(page, screens):
     go_to_tab(page, "Activation Maximization")
     label = "maximization"
     first = shown_image(page, label, HEAVY_TIMEOUT)  # synthesized when the tab opens
-    shoot(page, screens, "07-maximization")
+    shoot(page, screens, "09-maximization")
 
     layer = page.get_by_label("Layer (logits: one image per class)")
     layer.click()
@@ -254,7 +206,7 @@ def test_activation_maximization_tab_synthesizes(page, screens):
     picture = image_block(page, label).locator("img").first
     expect(picture).not_to_have_attribute("src", first, timeout=HEAVY_TIMEOUT)
     shown_image(page, label, HEAVY_TIMEOUT)
-    shoot(page, screens, "08-maximization-conv2")
+    shoot(page, screens, "10-maximization-conv2")
 
 
 def test_model_tab_shows_the_card_and_training_form(page, screens):
@@ -264,28 +216,43 @@ def test_model_tab_shows_the_card_and_training_form(page, screens):
     expect(page.get_by_role("button", name="Train a new model")).to_be_enabled()  # a local server may train
     expect(page.get_by_role("slider", name="range slider for Epochs")).to_be_visible()
     expect(page.locator("#training-progress")).to_contain_text("No training yet")
-    shoot(page, screens, "09-model")
+    shoot(page, screens, "11-model")
 
 
 def test_phone_layout_of_the_grad_cam_tab(browser, app_url, requests_made, screens):
     phone = open_app(browser, app_url, requests_made, PHONE, is_mobile=True, has_touch=True)
     try:
         expect(phone.get_by_role("tab", name="Grad-CAM", exact=True)).to_have_attribute("aria-selected", "true")
-        expect(phone.locator(BRUSH).first).to_have_class(SELECTED, timeout=30_000)
-        canvas = phone.locator("#sketchpad canvas").first.bounding_box()
+        canvas = phone.locator(CANVAS).bounding_box()  # ready to draw: open_app waited for the weights
         assert canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= PHONE["width"] + 1, "canvas fits the screen"
-        shoot(phone, screens, "10-phone-gradcam")
+        shoot(phone, screens, "12-phone-gradcam")
     finally:
         phone.context.close()
 
 
-def test_brush_is_preselected_in_another_language(browser, app_url, requests_made):
-    """The brush's aria-label is translated, so the page script must not rely on it."""
+def test_phone_layout_of_the_compare_tab(browser, app_url, requests_made, screens):
+    """On a phone the tabs that do not fit go into Gradio's overflow menu; the maps wrap to the screen."""
+    phone = open_app(browser, app_url, requests_made, PHONE, is_mobile=True, has_touch=True)
+    try:
+        draw(phone, DIGIT_STROKES[7])
+        expect_prediction(phone, 7)
+        phone.get_by_role("button", name="More tabs").first.click()
+        phone.locator(".overflow-dropdown").get_by_role("button", name="Compare methods").click()
+        compare_the_drawing(phone)
+        maps = phone.locator("#compare-maps").bounding_box()
+        assert maps["x"] >= 0 and maps["x"] + maps["width"] <= PHONE["width"] + 1, "the maps fit the screen"
+        shoot(phone, screens, "13-phone-compare")
+    finally:
+        phone.context.close()
+
+
+def test_drawing_works_in_another_language(browser, app_url, requests_made):
+    """Gradio translates its labels, so the page script must not rely on them."""
     spanish = open_app(browser, app_url, requests_made, DESKTOP, locale="es-ES")
     try:
-        brush = spanish.locator(BRUSH).first
-        expect(brush).to_have_class(SELECTED, timeout=30_000)
-        expect(brush).not_to_have_attribute("aria-label", "Brush")  # really another language
+        expect(spanish.locator("footer")).to_contain_text("Construido con Gradio")  # really another language
+        draw(spanish, VERTICAL_ONE)
+        expect_prediction(spanish, 1)
     finally:
         spanish.context.close()
 
