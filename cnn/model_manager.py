@@ -8,6 +8,7 @@ half-way through training. Only one training runs at a time, server-wide.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from cnn.training_worker import (TrainedModel, TrainingRequest, remove_leftover_
                                  train_new_model)
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "saved_models"
+VARIANT_NAME = re.compile(r"[a-z0-9_]+")
+SHUFFLED_LABELS = "shuffled_labels"
 _versions = itertools.count(1)
 
 
@@ -43,7 +46,7 @@ class ModelManager:
         self.models_dir = Path(models_dir)
         self.data_dir = data_dir
         self._served: dict[str, ServedModel] = {}
-        self._shuffled: dict[str, keras.Model | None] = {}
+        self._variants: dict[tuple[str, str], keras.Model] = {}
         self._load_lock = threading.Lock()
         self._train_lock = threading.Lock()
         # What saves and trainings killed mid-way (a SIGKILL, a power cut) left behind.
@@ -56,17 +59,35 @@ class ModelManager:
         dataset_info(dataset)  # validates the name before it becomes part of a path
         return self.models_dir / f"{dataset}_simple_cnn.keras"
 
+    def variant_path(self, dataset: str, variant: str) -> Path:
+        """A model kept beside the served one, never served: ``<dataset>_<variant>_simple_cnn.keras``
+        (``seed1``, ``conv3``, ``shuffled_labels``...), for the views that compare networks."""
+        dataset_info(dataset)  # validates the name before it becomes part of a path
+        if not VARIANT_NAME.fullmatch(variant):
+            raise ValueError(f"a variant is named by lowercase letters, digits and _, not {variant!r}")
+        return self.models_dir / f"{dataset}_{variant}_simple_cnn.keras"
+
+    def variants(self, dataset: str) -> list[str]:
+        """The variants of ``dataset`` saved in the models folder, sorted."""
+        prefix, suffix = f"{dataset}_", "_simple_cnn.keras"
+        names = (path.name[len(prefix):-len(suffix)] for path in self.models_dir.glob(f"{prefix}*{suffix}"))
+        return sorted(name for name in names if VARIANT_NAME.fullmatch(name))
+
+    def variant_model(self, dataset: str, variant: str) -> keras.Model | None:
+        """That model, loaded on first use and kept; None while there is none (a file saved later is found)."""
+        key, path = (dataset, variant), self.variant_path(dataset, variant)
+        with self._load_lock:
+            if key not in self._variants and path.is_file():
+                self._variants[key] = load_model(path)
+            return self._variants.get(key)
+
     def shuffled_labels_path(self, dataset: str) -> Path:
         """The data randomization test's network: this one trained on shuffled labels (cnn/shuffled_labels.py)."""
-        dataset_info(dataset)
-        return self.models_dir / f"{dataset}_shuffled_labels_simple_cnn.keras"
+        return self.variant_path(dataset, SHUFFLED_LABELS)
 
     def shuffled_labels_model(self, dataset: str) -> keras.Model | None:
-        """That network, loaded on first use; None where there is none (only MNIST's is shipped)."""
-        if dataset not in self._shuffled:
-            path = self.shuffled_labels_path(dataset)
-            self._shuffled[dataset] = load_model(path) if path.is_file() else None
-        return self._shuffled[dataset]
+        """That network (only MNIST's is shipped)."""
+        return self.variant_model(dataset, SHUFFLED_LABELS)
 
     def get(self, dataset: str) -> ServedModel:
         """The model currently served for ``dataset``, loaded from disk on first use."""
@@ -131,6 +152,21 @@ class ModelManager:
             return trained.result, served
         finally:
             self._train_lock.release()
+
+    def train_variant(self, dataset: str, variant: str, config: TrainingConfig, architecture: Architecture,
+                      on_progress: ProgressFn | None = None,
+                      train_limit: int | None = None) -> tuple[TrainingResult, ModelCard]:
+        """Train a fresh model in this process and save it, with its card, as the variant ``variant`` of
+        ``dataset`` (``variant_path``); the served model stays. DataUnavailableError without data."""
+        self.variant_path(dataset, variant)  # a bad name is refused before the training, not after it
+        request = TrainingRequest(dataset, config, architecture, None if self.data_dir is None else str(self.data_dir),
+                                  train_limit)
+        trained = train_new_model(request, on_progress)
+        card = self._card(request, trained)
+        save_model(trained.model, self.variant_path(dataset, variant), card)
+        with self._load_lock:
+            self._variants[(dataset, variant)] = trained.model
+        return trained.result, card
 
     @staticmethod
     def _card(request: TrainingRequest, trained: TrainedModel) -> ModelCard:

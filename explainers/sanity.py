@@ -157,6 +157,18 @@ class SanityCheck:
         _, original = next(stages)
         return [compare(name, stage, original[name], maps[name]) for stage, maps in stages for name in maps]
 
+    def fully_randomized(self, images: np.ndarray, targets: int | np.ndarray = PREDICTED,
+                         seed: int = 0) -> list[Similarity]:
+        """Each method's similarity to its original map once every layer is randomized: the cascade's last
+        stage alone, at half the cost (each layer's random weights depend on its seed, not on the order)."""
+        images = as_images(images)
+        targets, original = self._start(images, targets)
+        layers = cascade_layers(self.model)
+        for layer in layers:
+            reinitialize(self.copy, layer, seed)
+        changed = self._maps(images, targets)
+        return [compare(name, layers[-1], original[name], changed[name]) for name in original]
+
     def shuffled_labels_maps(self, shuffled: keras.Model, images: np.ndarray, targets: int | np.ndarray = PREDICTED
                              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Every method's maps on this model and on the one trained on shuffled labels."""

@@ -1,17 +1,21 @@
 """Start ``demo.py`` as its own process, as a user would, and stop it afterwards.
 
-Used by the API and browser tests and by the load benchmark.
+Used by the API and browser tests and by the load benchmark; ``raw_call`` runs one of its events by index.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 180  # seconds; importing TensorFlow and gradio takes 10-25 s on 2 cores
@@ -47,3 +51,18 @@ def running_app(*args: str, env: dict[str, str] | None = None, script: str = "de
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def raw_call(url: str, fn_index: int, data: list, timeout: float = 300) -> dict:
+    """An event run by its index, as a script would, past gradio_client and the API docs: its last message."""
+    session = uuid.uuid4().hex
+    joined = httpx.post(f"{url}gradio_api/queue/join", timeout=30, json={
+        "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None})
+    assert joined.status_code == 200, joined.text
+    stream = httpx.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}, timeout=timeout)
+    with stream as events:
+        for line in events.iter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                return message
+    raise AssertionError(f"event {fn_index} never completed")

@@ -69,7 +69,7 @@ def _row_label(layer: str, size: str = "") -> str:
     return f'<div style="width:4.5em;font-size:0.9em"><b>{layer}</b><br>{size}</div>'
 
 
-def _colour_map(channel_map: np.ndarray) -> tuple[np.ndarray, float]:
+def feature_map_rgb(channel_map: np.ndarray) -> tuple[np.ndarray, float]:
     """A feature map in viridis, scaled to its own maximum (so a weak filter's pattern still shows)."""
     peak = float(channel_map.max())
     scaled = channel_map / peak if peak > 0 else np.zeros_like(channel_map)
@@ -88,7 +88,7 @@ def feature_maps_html(image28: np.ndarray, maps: dict[str, np.ndarray]) -> str:
         height, width, channels = layer_maps.shape
         tiles = []
         for channel in range(channels):
-            picture, peak = _colour_map(layer_maps[:, :, channel])
+            picture, peak = feature_map_rgb(layer_maps[:, :, channel])
             tiles.append(tile(picture, f"#{channel} max {peak:.2g}" if peak > 0 else f"#{channel} all zero"))
         rows.append(ROW.format(_row_label(layer, f"{height}x{width}") + "".join(tiles)))
     return HEADER.format("Feature maps: where each filter responds in this image") + "".join(rows)

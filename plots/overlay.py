@@ -86,8 +86,14 @@ def signed_map_rgb(map28: np.ndarray, size: int = 224) -> np.ndarray:
     The scale is symmetric around zero, set by the largest magnitude, so equally strong
     positive and negative pixels get equally strong colours. An all-zero map is all white.
     """
-    values = _upscale_nearest(map28, size)
-    largest = float(np.abs(values).max())
+    return signed_rgb(_upscale_nearest(map28, size))
+
+
+def signed_rgb(values: np.ndarray) -> np.ndarray:
+    """Signed values of any shape as uint8 RGB at their own resolution (a 3x3 kernel, a perturbation):
+    red > 0, blue < 0, white = 0, symmetric around zero and set by the largest magnitude."""
+    values = np.asarray(values, np.float32)
+    largest = float(np.abs(values).max(initial=0.0))
     scaled = values / largest if largest > 0 else np.zeros_like(values)
     middle = (len(SIGNED_LUT) - 1) // 2
     return SIGNED_LUT[(middle + np.round(scaled * middle)).astype(np.intp)]

@@ -1,14 +1,12 @@
 """What students cannot change, and what a damaged model file or a killed save does."""
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -20,7 +18,7 @@ from PIL import Image
 
 from cnn.model_manager import ModelManager
 from cnn.model_store import load_card, load_model
-from harness.app_server import ROOT, running_app
+from harness.app_server import ROOT, raw_call, running_app
 from harness.memory import child_pids
 from harness.strokes import render_digit
 
@@ -105,21 +103,6 @@ def test_killing_the_process_during_saves_never_breaks_the_model_file(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist_simple_cnn.keras", "mnist_simple_cnn.keras.json"]
 
 
-def _raw_call(url: str, fn_index: int, data: list, timeout: float = 120) -> dict:
-    """An event run by its index, as a script would, past gradio_client and the API docs: its last message."""
-    session = uuid.uuid4().hex
-    joined = httpx.post(f"{url}gradio_api/queue/join", timeout=30, json={
-        "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None})
-    assert joined.status_code == 200, joined.text
-    stream = httpx.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}, timeout=timeout)
-    with stream as events:
-        for line in events.iter_lines():
-            message = json.loads(line[5:]) if line.startswith("data:") else {}
-            if message.get("msg") == "process_completed":
-                return message
-    raise AssertionError(f"event {fn_index} never completed")
-
-
 def test_no_event_run_by_its_index_changes_what_others_see(shared_server):
     """Hidden events ("private") still run when called by index: none may change the shared model."""
     client, models, process = shared_server
@@ -133,7 +116,7 @@ def test_no_event_run_by_its_index_changes_what_others_see(shared_server):
             continue
         data = [None if components[i]["type"] == "state" else components[i].get("props", {}).get("value")
                 for i in event["inputs"]]
-        answer = _raw_call(url, index, data)
+        answer = raw_call(url, index, data)
         if event.get("api_name") in ("train", "cancel_training", "restore_shipped_model"):
             refused[event["api_name"]] = answer
     assert set(refused) == {"train", "cancel_training", "restore_shipped_model"}

@@ -22,7 +22,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from harness.app_server import ROOT, running_app
+from harness.app_server import ROOT, raw_call, running_app
 from harness.memory import child_pids, current_mib, peak_mib
 
 PEAK_BUDGET_MIB = 1536  # the issue's bound on the server's memory, whatever a client sends
@@ -150,6 +150,37 @@ def test_a_flood_of_sessions_evicts_no_student_and_each_costs_little(server):
     assert per_session_kib < 40
     grid, variants = student.predict(-1, "mnist", "Grad-CAM", api_name="/deeper_views")  # the student's image is kept
     assert Path(grid).is_file() and Path(variants).is_file()
+
+
+# Inputs Gradio refuses before the handler runs: each answer names the parameter, or what was wrong.
+REFUSED_INPUTS = [
+    ("explain_test_image", ["seven", False, -1, "mnist", "Grad-CAM", None], "sample_idx (test image) (float) was refused"),
+    ("explain_test_image", [3], "it takes 5 values, the request sent 1"),
+    ("explain_sketch", [{"composite": "x"}, -1, "mnist", "Grad-CAM", None], "Your digit (dict("),
+    ("explain_upload", [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, -1, "mnist", "Grad-CAM", None],
+     "not uploaded by a user"),
+]
+
+
+@pytest.mark.parametrize("api_name, data, says", REFUSED_INPUTS,
+                         ids=[f"{name}-{i}" for i, (name, _, _) in enumerate(REFUSED_INPUTS)])
+def test_refused_api_inputs_say_why_and_what_each_parameter_takes(server, api_name, data, says):
+    url, _ = server
+    config = httpx.get(f"{url}config", timeout=30).json()
+    index = next(i for i, event in enumerate(config["dependencies"]) if event.get("api_name") == api_name)
+    answer = raw_call(url, index, data)
+    message = answer["output"]["error"]
+    assert not answer["success"] and message.startswith(f"The inputs of /{api_name} were not accepted")
+    assert says in message and "Dataset (Literal['mnist', 'fashion_mnist'])" in message, message
+
+
+def test_an_upload_part_that_is_not_a_file_is_refused_with_a_reason(server):
+    """Gradio 6.31 alone answers 500 (a TypeError) to a ``files`` part without a filename."""
+    url, _ = server
+    form_field = httpx.post(f"{url}gradio_api/upload", files={"files": ("", b"x")})  # httpx sends no filename
+    assert form_field.status_code == 400 and "must be a file" in form_field.text
+    a_file = httpx.post(f"{url}gradio_api/upload", files={"files": ("x.png", b"x")})
+    assert a_file.status_code == 200 and a_file.json()[0].endswith("x.png")
 
 
 def test_messages_name_no_server_path(server, tmp_path):

@@ -116,6 +116,20 @@ def test_cascade_equals_fresh_methods_on_randomized_copies(shipped_mnist, digits
             assert getattr(score, field) == pytest.approx(getattr(expected, field), abs=1e-4, nan_ok=True)
 
 
+def test_the_fully_randomized_stage_alone_is_the_cascades_last(shipped_mnist, digits):
+    """The Compare tab's table computes only that stage: the same similarities, without the stages before it."""
+    check, images = SanityCheck(shipped_mnist), digits[:3]
+    last = cascade_layers(shipped_mnist)[-1]
+    cascaded = {s.method: s for s in check.cascade(images, seed=2) if s.stage == last}
+    alone = check.fully_randomized(images, seed=2)
+    assert [s.method for s in alone] == list(METHODS) and {s.stage for s in alone} == {last}
+    for score in alone:
+        for field in ("spearman_abs", "spearman_signed", "ssim"):
+            assert getattr(score, field) == pytest.approx(getattr(cascaded[score.method], field), abs=1e-6,
+                                                          nan_ok=True)
+    assert alone != check.fully_randomized(images, seed=3), "another seed, other random weights"
+
+
 def test_a_map_blind_to_the_network_fails_and_hirescam_passes(shipped_mnist, shuffled_model, digits):
     check = SanityCheck(shipped_mnist, {"image": ImageItself, "HiResCAM": HiResCAM})
     scores = check.cascade(digits) + check.data_randomization(shuffled_model, digits)

@@ -29,7 +29,8 @@ SUMMARIES = {name: method.summary for name, method in METHODS.items()}
 SANITY_IMAGES = 50  # for the table's sanity column: the cascade is the slowest part
 
 
-def _checked_image(image28: np.ndarray | None) -> np.ndarray:
+def checked_image(image28: np.ndarray | None) -> np.ndarray:
+    """The session's 28x28 image, or a message to choose one (every view of the student's image says the same)."""
     if image28 is None:
         raise InputImageError("Choose, draw or upload an image first (in the Grad-CAM tab).")
     return np.asarray(image28, np.float32).reshape(28, 28)
@@ -59,7 +60,7 @@ def _title(explainer_set: ExplainerSet, image28: np.ndarray, target: int) -> tup
 def compare_methods(explainer_set: ExplainerSet, image28: np.ndarray | None, target: object,
                     removal: str) -> tuple[str, list[list], np.ndarray]:
     """All twelve maps with their scores (HTML), the scores as a table, and the curves (a picture)."""
-    image28 = _checked_image(image28)
+    image28 = checked_image(image28)
     explained, title = _title(explainer_set, image28, parse_target(target))
     scores = _faithfulness(explainer_set, removal).score_methods(image28, explained, explainer_set.methods)
     table = [[score.method, round(score.deletion_auc, 3), round(score.insertion_auc, 3)] for score in scores]
@@ -69,7 +70,7 @@ def compare_methods(explainer_set: ExplainerSet, image28: np.ndarray | None, tar
 
 def sanity_grid(explainer_set: ExplainerSet, image28: np.ndarray | None, target: object) -> str:
     """Every method's map as the network is randomized from the top, and on the shuffled-labels network."""
-    image28 = _checked_image(image28)
+    image28 = checked_image(image28)
     explained, _ = _title(explainer_set, image28, parse_target(target))
     check, lock = _sanity(explainer_set)
     with lock:
@@ -103,8 +104,7 @@ def _dataset_rows(explainer_set: ExplainerSet, count: int, removal: str) -> list
     rows = _faithfulness(explainer_set, removal).table(images, -1, explainer_set.methods)
     check, lock = _sanity(explainer_set)
     with lock:
-        last_stage = cascade_layers(explainer_set.served.model)[-1]
-        survived = {s.method: s.spearman_abs for s in check.cascade(images[:SANITY_IMAGES]) if s.stage == last_stage}
+        survived = {s.method: s.spearman_abs for s in check.fully_randomized(images[:SANITY_IMAGES])}
     chance = rows[0]
     table = [[row.method, _interval(row.deletion), _interval(row.insertion),
               f"{'yes' if row.beats_random_deletion else 'no'} / {'yes' if row.beats_random_insertion else 'no'}",

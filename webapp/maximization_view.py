@@ -11,7 +11,7 @@ ALL_CONV = "all conv filters"
 STEP_RANGE = (16, 1024)  # the UI's slider; the API is held to the same range
 
 
-def _number(name: str, value: object, low: float, high: float) -> float:
+def checked_number(name: str, value: object, low: float, high: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -47,12 +47,13 @@ def maximization_grid(explainer_set: ExplainerSet, layer: str, filter_choice: ob
     """Validate every parameter (they may come from the API), then synthesize: an HTML grid."""
     if layer not in layer_choices(explainer_set):
         raise ValueError(f"Unknown layer {layer!r}: choose one of {layer_choices(explainer_set)}.")
-    filter_index = None if filter_choice in (None, "", "all") else int(_number("Filter", filter_choice, 0, 63))
+    filter_index = None if filter_choice in (None, "", "all") else int(checked_number("Filter", filter_choice, 0, 63))
     regularization = Regularization(
-        l2_decay=_number("L2 decay", l2_decay, 0, 0.5), jitter=int(_number("Jitter", jitter, 0, 4)),
-        blur_every=int(_number("Blur every", blur_every, 0, 64)),
-        total_variation=_number("Total variation", total_variation, 0, 10))
-    settings = (layer, filter_index, int(_number("Steps", steps, *STEP_RANGE)), _number("Learning rate", lr, 1e-4, 1.0),
-                int(_number("Seed", seed, 0, 2**31 - 1)), regularization)
+        l2_decay=checked_number("L2 decay", l2_decay, 0, 0.5), jitter=int(checked_number("Jitter", jitter, 0, 4)),
+        blur_every=int(checked_number("Blur every", blur_every, 0, 64)),
+        total_variation=checked_number("Total variation", total_variation, 0, 10))
+    settings = (layer, filter_index, int(checked_number("Steps", steps, *STEP_RANGE)),
+                checked_number("Learning rate", lr, 1e-4, 1.0), int(checked_number("Seed", seed, 0, 2**31 - 1)),
+                regularization)
     # Remembered: a classroom tends to ask for the same default picture many times.
     return explainer_set.remember(("maximization", *settings), lambda: _maximize(explainer_set, *settings))

@@ -108,3 +108,85 @@ CLASSROOM = """\
 examples where Grad-CAM surprises, then switch to Fashion-MNIST to see how the filters adapt.
 Students: change the test image, the filter, the target class, and draw your own digits.
 """
+
+EXPERIMENTS = """\
+The seed's extensions, done in the page. The experiments use the image of the **Grad-CAM** tab (your
+drawing, a test image or an upload); the last two compare whole networks.
+"""
+
+ADVERSARIAL = """\
+### How it works
+Every pixel may change by at most **ε** (and stays between black and white). **FGSM** takes one step of
+exactly ε in the direction that most lowers the network's margin for its answer; **PGD** takes many small
+steps, each pulled back into the ε box, and follows the decision boundary where one step overshoots.
+A **targeted** attack aims at a class of your choice: "make the network call this 7 a 3".
+
+### Look and discuss
+- At ε = 0.1 the change is hard to see, yet the answer flips. Why can 784 tiny changes add up?
+- Where the image is black a pixel can only get brighter: the perturbation is red there.
+- Compare the heatmaps **before and after**: did the evidence for the old class vanish, or did evidence for
+  the new one appear? Is Grad-CAM or HiResCAM the better witness?
+"""
+
+ROBUSTNESS = """\
+### Reading the curve
+Accuracy of each shipped model when every test image is attacked (untargeted PGD, 40 steps) within ε.
+The table: how often a **targeted** attack reaches the class after the label ((label + 1) mod 10) on
+100 test images. Computed the first time somebody asks (20 s to a minute, as busy as the server
+is), then remembered.
+
+### Discuss
+- Fashion-MNIST's model breaks at a smaller ε than MNIST's. Why might the digits' black background
+  and thick strokes help?
+- Would you trust a network that a change of 0.1 fools, on a bank cheque?
+"""
+
+INVERSION = """\
+### How it works
+Start from noise and change the picture until the chosen layer's activations match your image's
+(Mahendran & Vedaldi 2015), with a smoothness prior. Whatever comes back, the layer kept; whatever is
+missing or blurred, it threw away.
+
+### Discuss
+- conv1 keeps almost everything: 8 maps of 28x28 are 6,272 numbers for 784 pixels.
+- Each **max-pool** forgets *where* inside its 2x2 window a feature fired: compare conv1 with pool1.
+- The ten **logits** keep only what separates the classes: you get *a* 7, not *your* 7.
+"""
+
+STYLE_TRANSFER = """\
+### How it works (Gatys et al. 2016)
+The **content** is conv2's feature maps of your image (what is where); the **style** is the Gram matrices of
+conv1 and conv2 of the style image (which filters fire, and which fire together, wherever it is).
+Starting from your image, the pixels change until the content stays and the style statistics match.
+
+### What an 8-filter network can carry as style
+- conv1 has **8 filters of 3x3 pixels**: the only texture it can see is at most 3 pixels across, a stroke's
+  edges, their orientation and their contrast. conv2 sees 8x8-pixel patches, through 8 more filters.
+- A layer's style is an 8x8 Gram matrix: **36 different numbers** (it is symmetric), 8 of them how strongly
+  each filter fires on average (how much ink, how many edges of each kind), 28 which pairs fire together.
+  Two layers: 72 numbers for the whole "style".
+- So it carries **stroke thickness, edge sharpness, how much of the image is filled**; it cannot carry a
+  fabric's weave, stripes, a logo or a buckle: there is no filter for them, and no number says *where*.
+"""
+
+SEEDS = """\
+### How it works
+Filter 3 of one training has no reason to be filter 3 of another, so the filters are paired one to one
+by the assignment of largest total similarity (the Hungarian method). conv1 is compared by its 3x3
+kernels (the cosine: a kernel and its negation are opposites, -1); conv2 by how its feature maps
+correlate on 500 test images (250 of each dataset). A **close twin**: similarity ≥ 0.8.
+
+### The seed's question: *why do conv1 filters look similar across datasets?*
+Partly because small edge detectors suit digits and clothes alike, and partly for a plainer reason: both
+shipped models **started from the same random weights** (seed 0), and training moves conv1's kernels
+only part of the way. Compare the pair "MNIST vs Fashion-MNIST" with "MNIST seed 1 vs Fashion-MNIST"
+(different starts), and read how much of its start each model kept.
+"""
+
+DEEPER = """\
+### The seed's question 4: *how would adding more layers change the visualization?*
+The three-block model adds conv3 (8 filters on conv2's 7x7 maps) and pool3. Look for:
+- **Grad-CAM** at the last conv layer is coarser: conv3's maps are 7x7, not 14x14.
+- Its **synthesized images** for conv3 are more complex, and less like strokes, than conv1's.
+- Did the extra block buy **accuracy**? Compare the two cards' test accuracies.
+"""
