@@ -55,7 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--filters", type=int, nargs="+", default=list(Architecture().filters),
                         help="filters per conv block (2 or 3 numbers)")
     parser.add_argument("--train-limit", type=int, help="train on the first N training images only (quick tries)")
-    parser.add_argument("--variant", type=variant_name, help="save as saved_models/<dataset>_<VARIANT>_simple_cnn.keras, not served")
+    parser.add_argument("--variant", type=variant_name,
+                        help="save as saved_models/<dataset>_<VARIANT>_simple_cnn.keras, never served")
     return parser.parse_args(argv)
 
 

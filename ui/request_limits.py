@@ -21,6 +21,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 UPLOAD_PATH = "/gradio_api/upload"
+NOT_A_FILE = "not an instance of GradioUploadFile"  # Gradio 6.31's TypeError, gradio/route_utils.py upload_fn
 
 
 class BodyTooLarge(Exception):
@@ -75,8 +76,9 @@ class UploadNotAFile:
         watched = WatchedSend(send)
         try:
             await self.app(scope, receive, watched)
-        except TypeError:  # what Gradio raises for a part without a filename; nothing else here raises it
-            if watched.started:
+        except TypeError as error:
+            # Only Gradio's complaint about a part without a filename: any other TypeError is a bug, and stays a 500.
+            if watched.started or NOT_A_FILE not in str(error):
                 raise
             await refuse(send, 400, "Upload refused: every part named 'files' must be a file, with a filename.")
 

@@ -26,7 +26,7 @@ METHOD_TABLE_HEADERS = ["method", "deletion AUC (95 % CI)", "insertion AUC (95 %
                         "beats random (deletion / insertion)", "sanity: ρ |map| after randomizing all layers",
                         "ms per image"]
 SUMMARIES = {name: method.summary for name, method in METHODS.items()}
-SANITY_IMAGES = 50  # for the table's sanity column: the cascade is the slowest part
+SANITY_IMAGES = 50  # for the table's sanity column (the fully randomized stage): its slowest part per image
 
 
 def checked_image(image28: np.ndarray | None) -> np.ndarray:
