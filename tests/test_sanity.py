@@ -127,7 +127,9 @@ def test_the_fully_randomized_stage_alone_is_the_cascades_last(shipped_mnist, di
         for field in ("spearman_abs", "spearman_signed", "ssim"):
             assert getattr(score, field) == pytest.approx(getattr(cascaded[score.method], field), abs=1e-6,
                                                           nan_ok=True)
-    assert alone != check.fully_randomized(images, seed=3), "another seed, other random weights"
+    # Another seed, other random weights: Saliency's maps (never constant, so their SSIM is defined) change.
+    other = {s.method: s.ssim for s in check.fully_randomized(images, seed=3)}
+    assert other["Saliency"] != pytest.approx({s.method: s.ssim for s in alone}["Saliency"], abs=1e-3)
 
 
 def test_a_map_blind_to_the_network_fails_and_hirescam_passes(shipped_mnist, shuffled_model, digits):
