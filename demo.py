@@ -27,6 +27,7 @@ from cnn.training import TrainingConfig
 from explainers import PREDICTED, Regularization
 from explainers.activation_maximizer import LEARNING_RATE, STEPS
 from plots import live_views_html
+from ui.config_cache import ConfigCache
 from ui.explained_inputs import ExplainedBlocks
 from ui.light_sessions import use_light_sessions
 from ui.live_network import DRAWING_FOR_SERVER, drawing_pad, live_panel, tell_page
@@ -49,7 +50,7 @@ from webapp.header import header_card, model_card
 from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximization_grid
 from webapp.policy import NotAllowedError, ServerPolicy
 from webapp.served import DEFAULT_METHOD, LIVE_METHODS, ExplainerSet, ServedExplainers, new_model_notice
-from webapp.server import quiet_gradio_analytics, seconds_since_start
+from webapp.server import quiet_gradio_analytics, seconds_since_start, spare_long_lived_objects_from_gc
 from webapp.training_view import TrainingSupervisor, follow, parse_request, progress_html, served_confusion
 
 USER_ERRORS = (ValueError, InputImageError, NotAllowedError, TrainingBusyError, ModelFileError, DataUnavailableError)
@@ -558,7 +559,7 @@ def main(argv: list[str] | None = None) -> None:
     share_cores_with_the_server()
     manager = ModelManager(**({"models_dir": args.models_dir} if args.models_dir else {}), data_dir=args.data_dir)
     policy = ServerPolicy.decide(share=args.share, allow_training=args.allow_training)
-    served_explainers = ServedExplainers(manager)
+    served_explainers = ServedExplainers(manager, after_swap=spare_long_lived_objects_from_gc)
     app = build_app(manager, served_explainers, policy, args.dataset)
     warm_up(served_explainers, args.dataset)
     # api_open=False: every event goes through the queue and its limits (Gradio would also run them
@@ -572,11 +573,14 @@ def main(argv: list[str] | None = None) -> None:
     # No request body may be larger than one upload and its form (Gradio reads them whole, up to 1,000 files).
     body_limit = Middleware(BodySizeLimit, max_bytes=MAX_UPLOAD_BYTES + 2**20)
     not_a_file = Middleware(UploadNotAFile)  # Gradio answers 500 to an upload part without a filename
+    # The page and its configuration, built once per address rather than deep-copied for every visitor.
+    config_cache = Middleware(ConfigCache)
     # Beside Gradio's routes: the page's JavaScript, the served models' weights and the news of a new one.
     routes = browser_routes(manager, served_explainers)
+    spare_long_lived_objects_from_gc()
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD_BYTES,
                state_session_capacity=SESSIONS, ssr_mode=False, theme=THEME, css=CSS, show_error=False,
-               app_kwargs={"middleware": [body_limit, not_a_file], "routes": routes})
+               app_kwargs={"middleware": [config_cache, body_limit, not_a_file], "routes": routes})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """The app through its real API: ``demo.py`` started as a process, driven with gradio_client."""
 from __future__ import annotations
 
+import uuid
+
+import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -174,3 +177,18 @@ def test_the_twelve_methods_compared_on_a_drawn_digit(client, tmp_path):
     assert np.asarray(Image.open(curves)).std() > 10
     sanity = client.predict(-1, "mnist", api_name="/sanity_checks")
     assert len(inline_images(sanity)) == len(METHODS) * 5 and "trained on shuffled labels" in sanity
+
+
+def test_the_replayed_page_and_config_are_gradios_own(client):
+    """demo.py replays the page, its configuration and its API description (ui/config_cache.py): what a
+    second visitor gets is what Gradio answers afresh (to a query never asked before), for each address."""
+    url = client.src.rstrip("/") + "/"
+    for path in ["", "config", "gradio_api/info"]:
+        for address in [{}, {"X-Forwarded-Host": "class.example.org", "X-Forwarded-Proto": "https"}]:
+            replayed = [httpx.get(f"{url}{path}", headers=address, timeout=60) for _ in range(2)]
+            fresh = httpx.get(f"{url}{path}?fresh={uuid.uuid4().hex}", headers=address, timeout=60)
+            assert replayed[0].status_code == fresh.status_code == 200
+            assert replayed[0].content == replayed[1].content == fresh.content, path
+    shared = httpx.get(f"{url}config", headers={"X-Forwarded-Host": "class.example.org",
+                                                "X-Forwarded-Proto": "https"}).json()
+    assert shared["root"] == "https://class.example.org" and httpx.get(f"{url}config").json()["root"] != shared["root"]

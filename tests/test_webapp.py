@@ -1,7 +1,9 @@
 """The app's logic without the UI: parameter checks, the server policy, the training supervisor."""
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from webapp.grad_cam_view import explain_sketch, parse_target
 from webapp.maximization_view import maximization_grid
 from webapp.policy import NotAllowedError, ServerPolicy
 from webapp.served import ServedExplainers
+from webapp.server import spare_long_lived_objects_from_gc
 from webapp.training_view import TrainingSupervisor, follow, parse_request
 
 
@@ -113,3 +116,34 @@ def test_an_empty_grad_cam_map_falls_back_to_hires_cam_and_says_so(mnist_explain
     from plots import heatmap_overlay
 
     np.testing.assert_array_equal(explanation.overlay, heatmap_overlay(empty[0], hires.heatmap, 112))
+
+
+def test_a_swapped_out_set_is_replaced_and_then_after_swap_runs(tmp_path, quick_model_path):
+    (tmp_path / "mnist_simple_cnn.keras").write_bytes(quick_model_path.read_bytes())
+    manager, swaps = ModelManager(models_dir=tmp_path), []
+    served = ServedExplainers(manager, after_swap=lambda: swaps.append(manager.get("mnist").version))
+    first = served("mnist")
+    assert served("mnist") is first and swaps == [], "the first set is no swap"
+    manager.reload("mnist")  # what the end of a training does: a new version served
+    second = served("mnist")
+    assert second is not first and swaps == [second.served.version]
+
+
+def test_long_lived_objects_are_spared_and_a_swapped_out_ones_cycles_collected():
+    class Node:
+        pass
+
+    kept, dropped = Node(), Node()
+    dropped.self = dropped  # a reference cycle, as a Keras model's explainers hold: only the collector frees it
+    gone = weakref.ref(dropped)
+    try:
+        spare_long_lived_objects_from_gc()
+        assert gc.get_freeze_count() > 0
+        assert all(o is not kept for o in gc.get_objects()), "in no generation the collector walks"
+        del dropped
+        gc.collect()
+        assert gone() is not None, "frozen: a full collection does not walk it"
+        spare_long_lived_objects_from_gc()
+        assert gone() is None, "collected at the next call (a swap)"
+    finally:
+        gc.unfreeze()  # the test process goes on with normal collections

@@ -109,8 +109,10 @@ class ExplainerSet:
 
 
 class ServedExplainers:
-    def __init__(self, manager: ModelManager) -> None:
-        self.manager = manager
+    """The explainers of the model served now for each dataset, rebuilt (and warmed up) when it changes."""
+
+    def __init__(self, manager: ModelManager, after_swap: Callable[[], None] = lambda: None) -> None:
+        self.manager, self.after_swap = manager, after_swap  # after_swap: once an old set is replaced
         self._sets: dict[str, ExplainerSet] = {}
         self._lock = threading.Lock()
 
@@ -121,9 +123,12 @@ class ServedExplainers:
             with self._lock:
                 current = self._sets.get(dataset)
                 if current is None or current.served.version != served.version:
+                    swapping = current is not None
                     current = ExplainerSet(served, self._shuffled_labels_model(served))
                     current.warm_up()
                     self._sets[dataset] = current
+                    if swapping:
+                        self.after_swap()
         return current
 
     def _shuffled_labels_model(self, served: ServedModel) -> keras.Model | None:
