@@ -4,9 +4,11 @@
 
 A Sketchpad (same settings as demo.py's: 400x400 canvas, numpy, PNG) and the same extra
 inputs (target class, dataset, method) go into ``/explain_sketch``, whose handler does
-nothing and returns a fixed Label (class -> probability, as the app's). The queue, the event
-and Gradio's monitoring table have demo.py's settings, so whatever this app costs per request
-is Gradio's own cost: upload, PNG decoding, queueing, the event stream. ``benchmarks/bench_load.py``
+nothing and returns a fixed Label (class -> probability, as the app's). The queue's size and
+concurrency, the event and Gradio's monitoring table have demo.py's settings, the rest Gradio's
+defaults, so whatever this app costs per request is stock Gradio's own cost: upload, PNG decoding,
+queueing, the event stream (demo.py also tells waiting students their place once a second, not at
+every event's start as stock Gradio does). ``benchmarks/bench_load.py``
 drives it side by side with demo.py.
 It deliberately imports neither TensorFlow nor the project's packages.
 """
