@@ -27,6 +27,7 @@ from cnn.training import TrainingConfig
 from explainers import PREDICTED, Regularization
 from explainers.activation_maximizer import LEARNING_RATE, STEPS
 from plots import live_views_html
+from ui.asset_cache import AssetCache
 from ui.config_cache import ConfigCache
 from ui.explained_inputs import ExplainedBlocks
 from ui.light_sessions import use_light_sessions
@@ -575,14 +576,15 @@ def main(argv: list[str] | None = None) -> None:
     # No request body may be larger than one upload and its form (Gradio reads them whole, up to 1,000 files).
     body_limit = Middleware(BodySizeLimit, max_bytes=MAX_UPLOAD_BYTES + 2**20)
     not_a_file = Middleware(UploadNotAFile)  # Gradio answers 500 to an upload part without a filename
-    # The page and its configuration, built once per address rather than deep-copied for every visitor.
-    config_cache = Middleware(ConfigCache)
+    # The page and its configuration, built once per address rather than deep-copied for every visitor; the files
+    # a page loads, read and compressed once (ui/asset_cache.py). Both answered from memory, compressed at their best.
+    config_cache, asset_cache = Middleware(ConfigCache), Middleware(AssetCache)
     # Beside Gradio's routes: the page's JavaScript, the served models' weights and the news of a new one.
     routes = browser_routes(manager, served_explainers)
     spare_long_lived_objects_from_gc()
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD_BYTES,
                state_session_capacity=SESSIONS, ssr_mode=False, theme=THEME, css=CSS, show_error=False,
-               app_kwargs={"middleware": [config_cache, body_limit, not_a_file], "routes": routes})
+               app_kwargs={"middleware": [asset_cache, config_cache, body_limit, not_a_file], "routes": routes})
 
 
 if __name__ == "__main__":
