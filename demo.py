@@ -30,6 +30,7 @@ from ui.tabs.filters import filters_tab
 from ui.tabs.grad_cam import grad_cam_tab
 from ui.tabs.maximization import maximization_tab
 from ui.tabs.model import model_tab
+from ui.web_server import allow_many_connections, keep_connections_alive
 from webapp import notes
 from webapp.browser_routes import browser_routes
 from webapp.filters_view import weight_pictures
@@ -142,9 +143,13 @@ def main(argv: list[str] | None = None) -> None:
     # Beside Gradio's routes: the page's JavaScript, the served models' weights and the news of a new one.
     routes = browser_routes(manager, served_explainers)
     spare_long_lived_objects_from_gc()
+    allow_many_connections()  # a lecture hall's pages hold thousands of sockets (ui/web_server.py)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD_BYTES,
                state_session_capacity=SESSIONS, ssr_mode=False, theme=THEME, css=CSS, show_error=False,
-               app_kwargs={"middleware": [asset_cache, config_cache, body_limit, not_a_file], "routes": routes})
+               app_kwargs={"middleware": [asset_cache, config_cache, body_limit, not_a_file], "routes": routes},
+               prevent_thread_lock=True)
+    keep_connections_alive(app)  # a busy server must not close a connection as its browser reuses it
+    app.block_thread()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from harness.browser import load
 SETTLE_SECONDS = 3.0  # what the page asks for after its first paint (lazy components, the load event)
 # Headers a replay sends as the browser did; the others (the connection's own, cookies) are the replay's.
 REPLAYED_HEADERS = frozenset({"accept", "accept-encoding", "accept-language", "content-type", "if-none-match",
-                              "if-modified-since", "user-agent"})
+                              "if-modified-since", "origin", "user-agent"})
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class RecordedRequest:
     target: str  # path and query, relative to the server's root: "/", "/assets/index-x.js", ...
     headers: tuple[tuple[str, str], ...]
     body: bytes = b""
-    stream: bool = False  # the answer is an event stream, which the page holds open
+    stream: bool = False  # the answer is an event stream that the page holds open (it had not ended)
     status: int | None = None  # the answer's (None: none came)
     wire_bytes: int = 0  # the answer's headers and body as they came over the network (streams: so far)
     after: tuple[int, ...] = ()  # the requests of the visit answered before the page made this one
@@ -76,19 +76,17 @@ class _Recorder:
         answer = self.answers.get(event["requestId"])
         if answer is not None:
             answer["bytes"] += event["encodedDataLength"]
-            if answer["stream"] and answer["done_at"] is None:
-                answer["done_at"] = event["timestamp"]  # an open stream has answered with its first event
+            answer["first_data_at"] = answer.get("first_data_at") or event["timestamp"]
 
     def _finished(self, event: dict) -> None:
         answer = self.answers.get(event["requestId"])
         if answer is not None:
-            answer["bytes"] = event["encodedDataLength"]
-            answer["done_at"] = answer["done_at"] if answer["stream"] else event["timestamp"]
+            answer.update(bytes=event["encodedDataLength"], done_at=event["timestamp"], stream=False)
 
     def visit(self) -> Visit:
         """The requests that went out on the network (the others were answered from the browser's cache)."""
         ids = [request_id for request_id in self.sent if request_id in self.on_wire]
-        done_at = [self.answers.get(request_id, {}).get("done_at") for request_id in ids]
+        done_at = [_answered_at(self.answers.get(request_id, {})) for request_id in ids]
         requests = []
         for request_id in ids:
             request, answer = self.sent[request_id], self.answers.get(request_id, {})
@@ -100,6 +98,11 @@ class _Recorder:
                                             _decoded(body), answer.get("stream", False), answer.get("status"),
                                             answer.get("bytes", 0), after))
         return Visit(requests)
+
+
+def _answered_at(answer: dict) -> float | None:
+    """When an answer had come: a stream still open, at its first event; any other answer, once it ended."""
+    return answer.get("first_data_at") if answer.get("stream") else answer.get("done_at")
 
 
 def _decoded(base64_body: str) -> bytes:

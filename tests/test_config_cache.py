@@ -86,6 +86,23 @@ def test_each_answer_is_built_once_and_equals_gradios_own(app):
             assert kept[0] == kept[1] == kept[2] == fresh
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_each_answer_is_gradios_own_in_every_encoding_and_revalidated_by_its_etag(app, path):
+    blocks, _ = app
+    login = {"Cookie": f"access-token-{blocks.app.cookie_id}=none"}  # never replayed: Gradio's own answer
+    own = get(blocks, path, **{"Accept-Encoding": "identity"}, **login)
+    assert "content-encoding" not in own.headers  # Gradio sends them uncompressed: they have no file extension
+    for encoding in ("br", "gzip", "identity"):
+        kept = get(blocks, path, **{"Accept-Encoding": encoding})
+        assert kept.content == own.content and kept.headers["content-type"] == own.headers["content-type"]
+        assert kept.headers.get("content-encoding", "identity") == encoding
+        assert int(kept.headers["content-length"]) == kept.num_bytes_downloaded
+        assert encoding == "identity" or kept.num_bytes_downloaded < len(own.content) / 2
+        assert kept.headers["cache-control"] == "no-cache" and "Accept-Encoding" in kept.headers["vary"]
+        again = httpx.get(f"{blocks.local_url}{path}", headers={"If-None-Match": kept.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+
+
 def test_a_deep_link_is_never_replayed(app):
     blocks, _ = app
     before = CountingApp.calls.get("/config", 0)

@@ -3,29 +3,27 @@
 
 A student's requests go out in the recorded order, each once the answers that came before it in the
 recording have come (the page, then the scripts it loads, then the modules they import...), on the first
-free connection. An event stream holds its connection, as in a browser: it counts as
-answered at its first event (the queue's: once it ends), and with ``hold`` it stays open afterwards and
-the time of every later event is kept (a model swap's news). The page is complete once everything is
-answered; a request is not retried, so that a connection the server drops counts as what it is.
+free connection. An event stream that the page held open holds its connection, as in a browser: it has
+answered at its first event, and with ``hold`` it stays open afterwards and the time of every later event
+is kept (a model swap's news). The page is complete once everything has answered. A request is never
+retried, so that a connection the server drops counts as what it is.
 
-The client is plain asyncio with h11 (the HTTP/1.1 state machine uvicorn uses): a few tens of
-microseconds a request, so that on a shared machine the server's cost decides.
+The client is asyncio protocols with httptools' parser (the one uvicorn uses), on uvloop when installed:
+a few tens of microseconds a request, so that on a shared machine the server's cost decides.
 """
 from __future__ import annotations
 
 import asyncio
 import re
-import resource
 import secrets
 import time
 from dataclasses import dataclass, field, replace
 
-import h11
+import httptools
 
 from harness.page_recording import RecordedRequest, Visit
 
 CONNECTIONS = 6  # a browser's connections to one host over HTTP/1.1
-READ_BYTES = 65536
 SESSION_IN_TARGET = re.compile(r"(?:heartbeat/|session_hash=)([a-z0-9]+)")
 
 
@@ -35,8 +33,8 @@ class Answer:
     status: int | None = None
     wire_bytes: int = 0
     error: str | None = None
-    reused: bool = False  # sent on a connection that had already carried an answer
-    done_at: float | None = None  # time.monotonic() once answered (a stream: at its first event)
+    reused: bool = False  # sent on a connection that had carried an answer before
+    done_at: float | None = None  # time.monotonic() once answered (an open stream: at its first event)
     later_events: list[float] = field(default_factory=list)  # a held stream's events after the first
 
     @property
@@ -63,95 +61,100 @@ class PageResult:
     def wire_bytes(self) -> int:
         return sum(answer.wire_bytes for answer in self.answers)
 
+    def answer(self, path_part: str) -> Answer:
+        """The answer to the first request whose target contains ``path_part``."""
+        return next(a for a, target in zip(self.answers, self.targets) if path_part in target)
+
 
 class ConnectionLost(Exception):
     pass
 
 
-class _Connection:
-    """One keep-alive HTTP/1.1 connection."""
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection; httptools calls its ``on_…`` methods as an answer comes in."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
-        self.reader, self.writer, self.host = reader, writer, host
-        self.h11 = h11.Connection(h11.CLIENT)
-        self.answered = 0
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.answer: Answer | None = None
+        self.stream = False
+        self.answered = asyncio.Event()  # the current answer has come (a stream: its first event)
+        self.ended = asyncio.Event()  # the current answer is complete, or the connection is gone
+        self.lost = False
+        self.carried = 0  # answers completed on this connection
 
     @classmethod
     async def open(cls, host: str, port: int) -> _Connection:
-        reader, writer = await asyncio.open_connection(host, port, limit=READ_BYTES)
-        return cls(reader, writer, f"{host}:{port}")
+        _, connection = await asyncio.get_running_loop().create_connection(cls, host, port)
+        return connection
 
     @property
     def reusable(self) -> bool:
-        return self.h11.our_state is h11.IDLE and self.h11.their_state is h11.IDLE
+        return not self.lost and self.ended.is_set() and self.parser.should_keep_alive()
 
     def close(self) -> None:
-        self.writer.close()
+        if self.transport is not None:
+            self.transport.close()
 
-    async def exchange(self, request: RecordedRequest, answer: Answer, answered: asyncio.Event, timeout: float,
-                       hold: asyncio.Event | None = None) -> None:
-        """Send ``request`` and read its answer into ``answer`` (TimeoutError after ``timeout`` seconds), then set
-        ``answered``. A stream has answered at its first event; it is read on until it ends, or with ``hold``,
-        until ``hold`` is set, noting the time of later events."""
-        deadline = time.monotonic() + timeout
-        answer.reused = self.answered > 0
-        headers = [("host", self.host), *request.headers]
-        if request.body:
-            headers.append(("content-length", str(len(request.body))))
-        data = self.h11.send(h11.Request(method=request.method, target=request.target, headers=headers))
-        if request.body:
-            data += self.h11.send(h11.Data(data=request.body))
-        self.writer.write(data + self.h11.send(h11.EndOfMessage()))
-        events = 0
-        while True:
-            event = self.h11.next_event()
-            if event is h11.NEED_DATA:
-                held = hold is not None and events > 0 and request.stream
-                chunk = await self._read(hold if held else None, None if held else deadline)
-                if chunk is None:
-                    return  # released: the held stream is closed by the caller
-                answer.wire_bytes += len(chunk)
-                self.h11.receive_data(chunk)
-            elif isinstance(event, h11.Response):
-                answer.status = event.status_code
-            elif isinstance(event, h11.Data) and request.stream and b"data:" in event.data:
-                events += 1
-                now = time.monotonic()
-                if events == 1:
-                    answer.done_at = now
-                    answered.set()
-                    if hold is None and "queue/data" not in request.target:
-                        return  # a page-load replay: the stream has answered
-                else:
-                    answer.later_events.append(now)
-            elif isinstance(event, h11.EndOfMessage):
-                answer.done_at = answer.done_at or time.monotonic()
-                answered.set()
-                self.answered += 1
-                if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
-                    self.h11.start_next_cycle()
-                return
-            elif isinstance(event, h11.ConnectionClosed):
-                raise ConnectionLost("closed by the server before the answer ended")
+    async def exchange(self, request: RecordedRequest, answer: Answer, host: str, timeout: float,
+                       hold: asyncio.Event | None) -> None:
+        """Send ``request``; return once ``answer`` has come (TimeoutError after ``timeout`` s, ConnectionLost if
+        the server closes the connection first). With ``hold``, a stream is read on until ``hold`` is set."""
+        self.answer, self.stream = answer, request.stream
+        self.answered.clear()
+        self.ended.clear()
+        answer.reused = self.carried > 0
+        self.transport.write(_request_bytes(request, host))
+        await asyncio.wait_for(self.answered.wait(), timeout)
+        if answer.done_at is None:
+            raise ConnectionLost("closed by the server before the answer ended" if answer.status
+                                 else "closed by the server without an answer")
+        if request.stream and hold is not None:
+            await first_of(hold.wait(), self.ended.wait())
 
-    async def _read(self, hold: asyncio.Event | None, deadline: float | None) -> bytes | None:
-        """The next bytes (TimeoutError past ``deadline``); None once ``hold`` is set (a held stream let go)."""
-        if hold is None:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            chunk = await asyncio.wait_for(self.reader.read(READ_BYTES), remaining)
-        else:
-            reading = asyncio.ensure_future(self.reader.read(READ_BYTES))
-            released = asyncio.ensure_future(hold.wait())
-            done, _ = await asyncio.wait({reading, released}, return_when=asyncio.FIRST_COMPLETED)
-            if reading not in done:
-                reading.cancel()
-                return None
-            released.cancel()
-            chunk = reading.result()
-        if not chunk:
-            raise ConnectionLost("closed by the server without an answer" if self.h11.their_state is h11.SEND_RESPONSE
-                                 else "closed by the server before the answer ended")
-        return chunk
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.answer is not None:
+            self.answer.wire_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.connection_lost(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.answered.set()
+        self.ended.set()
+
+    # httptools
+    def on_headers_complete(self) -> None:
+        self.answer.status = self.parser.get_status_code()
+
+    def on_body(self, body: bytes) -> None:
+        if self.stream and b"data:" in body:
+            now = time.monotonic()
+            if self.answer.done_at is None:
+                self.answer.done_at = now
+                self.answered.set()
+            else:
+                self.answer.later_events.append(now)
+
+    def on_message_complete(self) -> None:
+        self.carried += 1
+        self.answer.done_at = self.answer.done_at or time.monotonic()
+        self.answered.set()
+        self.ended.set()
+
+
+def _request_bytes(request: RecordedRequest, host: str) -> bytes:
+    lines = [f"{request.method} {request.target} HTTP/1.1", f"host: {host}",
+             *(f"{name}: {value}" for name, value in request.headers)]
+    if request.body or request.method == "POST":
+        lines.append(f"content-length: {len(request.body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body
 
 
 def for_new_session(visit: Visit) -> list[RecordedRequest]:
@@ -159,14 +162,14 @@ def for_new_session(visit: Visit) -> list[RecordedRequest]:
     recorded = {match.group(1) for request in visit.requests for match in SESSION_IN_TARGET.finditer(request.target)}
     requests = visit.requests
     for old in recorded:
-        new = secrets.token_hex(6)[:len(old)]
+        new = secrets.token_hex(8)[:len(old)]
         requests = [replace(r, target=r.target.replace(old, new), body=r.body.replace(old.encode(), new.encode()))
                     for r in requests]
     return requests
 
 
 class Student:
-    """One page load: the page first, then its other requests over the free connections."""
+    """One page load: each request once those before it in the recording have answered, on a free connection."""
 
     def __init__(self, host: str, port: int, requests: list[RecordedRequest], timeout: float,
                  hold: asyncio.Event | None = None) -> None:
@@ -185,41 +188,70 @@ class Student:
 
     async def _one(self, index: int) -> None:
         request, answer = self.requests[index], self.answers[index]
-        for before in request.after:
-            await self.answered[before].wait()
-            if not self.answers[before].ok:
-                answer.error = "not sent: an answer it follows failed"
+        try:
+            for before in request.after:
+                await self.answered[before].wait()
+                if not self.answers[before].ok:
+                    answer.error = "not sent: an answer it follows failed"
+                    return
+            async with self.slots:
+                await self._exchange(request, answer, index)
+        finally:
+            self.answered[index].set()
+
+    def _idle_connection(self) -> _Connection | None:
+        """A kept connection that the server has not closed meanwhile (a browser checks it too)."""
+        while self.idle:
+            connection = self.idle.pop()
+            if not connection.lost:
+                return connection
+        return None
+
+    async def _exchange(self, request: RecordedRequest, answer: Answer, index: int) -> None:
+        connection = None
+        try:
+            connection = self._idle_connection() or await _Connection.open(self.host, self.port)
+            exchange = connection.exchange(request, answer, f"{self.host}:{self.port}", self.timeout, self.hold)
+            if request.stream:  # those after it wait for its first event, not for its end
+                task = asyncio.ensure_future(exchange)
+                await first_of(task, connection.answered.wait(), cancel=False)
                 self.answered[index].set()
-                return
-        async with self.slots:
-            connection = None
-            try:
-                connection = self.idle.pop() if self.idle else await _Connection.open(self.host, self.port)
-                await connection.exchange(request, answer, self.answered[index], self.timeout, self.hold)
-            except (ConnectionLost, OSError, h11.ProtocolError) as err:
-                answer.error = f"{type(err).__name__}: {err}"
-            except asyncio.TimeoutError:
-                answer.error = "timeout"
-            finally:
-                self.answered[index].set()
-                if connection is not None and connection.reusable and answer.error is None:
-                    self.idle.append(connection)
-                elif connection is not None:
-                    connection.close()
-        if answer.error is None and answer.status is None:
-            answer.error = "no answer"
+                await task
+            else:
+                await exchange
+        except (ConnectionLost, OSError) as err:
+            answer.error = f"{type(err).__name__}: {err}"
+        except asyncio.TimeoutError:
+            answer.error = "timeout"
+        if connection is not None and answer.error is None and connection.reusable:
+            self.idle.append(connection)
+        elif connection is not None:
+            connection.close()
 
 
-def allow_many_sockets() -> None:
-    """Raise this process's open-files limit to its hard limit: a thousand students hold thousands of sockets."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+async def first_of(*awaitables, cancel: bool = True) -> None:
+    """Wait until one of ``awaitables`` is done; the others are cancelled (a task given with ``cancel=False``
+    is left running)."""
+    futures = [asyncio.ensure_future(a) for a in awaitables]
+    _, pending = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+    for future in pending:
+        if cancel or future is not awaitables[0]:
+            future.cancel()
 
 
 async def replay(url: str, visit: Visit, students: int, timeout: float = 300.0,
                  hold: asyncio.Event | None = None) -> list[PageResult]:
     """``students`` page loads of ``visit`` at once against ``url`` (http://host:port/), each a session of its
-    own; with ``hold``, the pages' event streams stay open until ``hold`` is set."""
+    own; with ``hold``, the pages' open event streams stay open until ``hold`` is set."""
     host, port = url.split("//")[1].rstrip("/").split(":")
     return await asyncio.gather(*(Student(host, int(port), for_new_session(visit), timeout, hold).run()
                                   for _ in range(students)))
+
+
+def run(coroutine):
+    """Run ``coroutine`` on uvloop when it is installed (a cheaper client), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
