@@ -6,7 +6,9 @@ compresses it afresh for every student (Brotli quality 4, per request); the page
 are not compressed at all, having no file extension. A kept answer is compressed once, with Brotli at
 quality 11 and gzip at level 9 (in a worker thread: the event loop goes on serving), and answered from
 memory in the encoding the client accepts, with a strong ETag of its content and a lifetime; a client
-that asks again with the ETag it has gets "304 Not Modified".
+that asks again with the ETag it has gets "304 Not Modified". Compressing at their best takes time (about
+2 s of CPU for a page's hundred files): the first request of a file gets it compressed quickly (Brotli 5,
+gzip 6), and one background thread compresses it at its best meanwhile, for everyone after.
 
 ``AnswerCache`` is the ASGI middleware that records and replays; its subclasses say which requests it
 keeps (``ui/asset_cache.py``: files that never change while the server runs; ``ui/config_cache.py``: the
@@ -19,6 +21,7 @@ import asyncio
 import gzip
 import hashlib
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
@@ -33,14 +36,18 @@ OWN_HEADERS = frozenset({b"content-length", b"content-encoding", b"etag", b"last
 REVALIDATE = b"no-cache"  # the browser may keep it, and asks with its ETag before using it again
 IMMUTABLE = b"public, max-age=31536000, immutable"  # for a URL that names a version: a year, never asked again
 RECORDED_AWAY = (b"accept-encoding", b"if-none-match", b"if-modified-since", b"range", b"if-range")
+BEST, QUICK = (11, 9), (5, 6)  # Brotli quality, gzip level: at their best; quick (a few ms for 100 KB)
+# Compresses kept answers at their best, one at a time: at most one core, while the students wait for none.
+BEST_COMPRESSOR = ThreadPoolExecutor(1, thread_name_prefix="compress-at-best")
 
 
-def compressions(body: bytes, content_type: str) -> dict[str, bytes]:
-    """The body in each content coding that makes it smaller: Brotli at its best (quality 11), gzip level 9."""
+def compressions(body: bytes, content_type: str, levels: tuple[int, int] = BEST) -> dict[str, bytes]:
+    """The body in each content coding that makes it smaller: Brotli and gzip at ``levels``."""
     if not content_type.startswith(COMPRESSIBLE):
         return {}  # pictures, fonts (WOFF2 is compressed already)
-    encoded = {"br": brotli.compress(body, quality=11, mode=brotli.MODE_TEXT),
-               "gzip": gzip.compress(body, compresslevel=9, mtime=0)}
+    quality, level = levels
+    encoded = {"br": brotli.compress(body, quality=quality, mode=brotli.MODE_TEXT),
+               "gzip": gzip.compress(body, compresslevel=level, mtime=0)}
     return {coding: data for coding, data in encoded.items() if len(data) < len(body)}
 
 
@@ -79,14 +86,15 @@ class KeptAnswer:
 
     @classmethod
     def of(cls, body: bytes, headers: list[tuple[bytes, bytes]], cache_control: bytes = REVALIDATE,
-           tag: str | None = None) -> KeptAnswer:
-        """Keep ``body`` (compressing it now: call it off the event loop); ``tag`` defaults to its SHA-256."""
+           tag: str | None = None, levels: tuple[int, int] = BEST) -> KeptAnswer:
+        """Keep ``body``, compressed now at ``levels`` (call it off the event loop); ``tag`` names the content
+        (by default its SHA-256)."""
         kept = tuple((name.lower(), value) for name, value in headers if name.lower() not in OWN_HEADERS)
         given = dict(kept).get(b"cache-control")
         content_type = dict(kept).get(b"content-type", b"").decode("latin-1")
         kept = tuple((name, value) for name, value in kept if name != b"cache-control")
-        return cls(kept, body, compressions(body, content_type), tag or hashlib.sha256(body).hexdigest()[:32],
-                   given or cache_control)
+        return cls(kept, body, compressions(body, content_type, levels),
+                   tag or hashlib.sha256(body).hexdigest()[:32], given or cache_control)
 
     def choose(self, accept_encoding: str) -> str | None:
         """The smallest coding the client accepts; None: the body as it is."""
@@ -203,10 +211,8 @@ class AnswerCache:
             plain = [(name, value) for name, value in scope["headers"] if name.lower() not in RECORDED_AWAY]
             await self.app({**scope, "headers": plain}, receive, recorded)
             if recorded.replayable():
-                start = recorded.messages[0]
-                kept = await asyncio.get_running_loop().run_in_executor(
-                    None, KeptAnswer.of, recorded.body(), start.get("headers", []), self.cache_control(scope))
-                self._keep(key, kept)
+                kept = await self._keep(key, recorded.body(), recorded.messages[0].get("headers", []),
+                                        self.cache_control(scope))
             else:
                 for message in recorded.messages:
                     await send(message)
@@ -215,7 +221,21 @@ class AnswerCache:
             future.set_result(kept)
         return kept
 
-    def _keep(self, key: Hashable, kept: KeptAnswer) -> None:
+    async def _keep(self, key: Hashable, body: bytes, headers: list, cache_control: bytes) -> KeptAnswer:
+        """Keep the answer compressed quickly now, and at its best once the background thread has done it."""
+        loop = asyncio.get_running_loop()
+        kept = await loop.run_in_executor(None, lambda: KeptAnswer.of(body, headers, cache_control, levels=QUICK))
+        self._put(key, kept)
+        best = loop.run_in_executor(BEST_COMPRESSOR, KeptAnswer.of, body, headers, cache_control)
+        best.add_done_callback(lambda done: self._put(key, done.result(), instead_of=kept))
+        return kept
+
+    def _put(self, key: Hashable, kept: KeptAnswer, instead_of: KeptAnswer | None = None) -> None:
+        """Keep ``kept`` for ``key`` (only if ``instead_of`` is still kept there), within ``max_bytes``."""
+        if instead_of is not None:
+            if self.answers.get(key) is not instead_of:
+                return  # dropped meanwhile
+            self.kept_bytes -= instead_of.size
         self.answers[key] = kept
         self.kept_bytes += kept.size
         while self.kept_bytes > self.max_bytes and len(self.answers) > 1:

@@ -38,6 +38,10 @@ def allow_many_connections() -> None:
 
 
 def keep_connections_alive(app: gr.Blocks, seconds: float = KEEP_ALIVE_SECONDS) -> None:
-    """Keep idle connections open for ``seconds`` (uvicorn: 5). For a server that Gradio has just launched:
-    uvicorn reads the setting for each new connection."""
-    app.server.config.timeout_keep_alive = seconds
+    """Keep idle connections open for ``seconds`` (uvicorn: 5), on the server Gradio has just launched (Gradio
+    passes no such setting): uvicorn reads it for each new connection; those accepted since the launch are
+    told too (a copy of the set, made while holding the interpreter lock: the server's thread adds to it)."""
+    server = app.server
+    server.config.timeout_keep_alive = seconds
+    for connection in list(server.server_state.connections):
+        connection.timeout_keep_alive = seconds

@@ -177,27 +177,56 @@ class Student:
         self.idle: list[_Connection] = []
         self.slots = asyncio.Semaphore(CONNECTIONS)
         self.answers = [Answer() for _ in requests]
-        self.answered = [asyncio.Event() for _ in requests]
+        self.waiting = [len(request.after) for request in requests]  # answers each request still waits for
+        self.followers: list[list[int]] = [[] for _ in requests]
+        for index, request in enumerate(requests):
+            for before in request.after:
+                self.followers[before].append(index)
+        self.settled = [False] * len(requests)
+        self.unanswered = self.unfinished = len(requests)
+        self.loaded = asyncio.Event()  # every request has answered (held streams are still open)
+        self.finished = asyncio.Event()  # and every one is over
+        self.tasks: list[asyncio.Future] = []
 
     async def run(self) -> PageResult:
         began = time.monotonic()
-        await asyncio.gather(*(self._one(i) for i in range(len(self.requests))))
+        for index, waiting in enumerate(self.waiting):
+            if waiting == 0:
+                self.tasks.append(asyncio.ensure_future(self._one(index)))
+        await self.finished.wait()
         for connection in self.idle:
             connection.close()
         return PageResult(began, self.answers, [request.target for request in self.requests])
 
+    def _answered(self, index: int) -> None:
+        """Request ``index`` has its answer (or has failed): the requests that waited for it may go."""
+        if self.settled[index]:
+            return
+        self.settled[index] = True
+        self.unanswered -= 1
+        if self.unanswered == 0:
+            self.loaded.set()
+        for follower in self.followers[index]:
+            self.waiting[follower] -= 1
+            if not self.answers[index].ok and not self.settled[follower]:
+                self.answers[follower].error = "not sent: an answer it follows failed"
+                self._answered(follower)
+                self._over()
+            elif self.waiting[follower] == 0 and not self.settled[follower]:
+                self.tasks.append(asyncio.ensure_future(self._one(follower)))
+
+    def _over(self) -> None:
+        self.unfinished -= 1
+        if self.unfinished == 0:
+            self.finished.set()
+
     async def _one(self, index: int) -> None:
-        request, answer = self.requests[index], self.answers[index]
         try:
-            for before in request.after:
-                await self.answered[before].wait()
-                if not self.answers[before].ok:
-                    answer.error = "not sent: an answer it follows failed"
-                    return
             async with self.slots:
-                await self._exchange(request, answer, index)
+                await self._exchange(self.requests[index], self.answers[index], index)
         finally:
-            self.answered[index].set()
+            self._answered(index)
+            self._over()
 
     def _idle_connection(self) -> _Connection | None:
         """A kept connection that the server has not closed meanwhile (a browser checks it too)."""
@@ -215,7 +244,8 @@ class Student:
             if request.stream:  # those after it wait for its first event, not for its end
                 task = asyncio.ensure_future(exchange)
                 await first_of(task, connection.answered.wait(), cancel=False)
-                self.answered[index].set()
+                if answer.done_at is not None:
+                    self._answered(index)
                 await task
             else:
                 await exchange
@@ -239,13 +269,17 @@ async def first_of(*awaitables, cancel: bool = True) -> None:
             future.cancel()
 
 
-async def replay(url: str, visit: Visit, students: int, timeout: float = 300.0,
-                 hold: asyncio.Event | None = None) -> list[PageResult]:
-    """``students`` page loads of ``visit`` at once against ``url`` (http://host:port/), each a session of its
-    own; with ``hold``, the pages' open event streams stay open until ``hold`` is set."""
+def crowd(url: str, visit: Visit, students: int, timeout: float = 300.0,
+          hold: asyncio.Event | None = None) -> list[Student]:
+    """``students`` page loads of ``visit`` against ``url`` (http://host:port/), each a session of its own, to
+    run; with ``hold``, the pages' open event streams stay open until ``hold`` is set."""
     host, port = url.split("//")[1].rstrip("/").split(":")
-    return await asyncio.gather(*(Student(host, int(port), for_new_session(visit), timeout, hold).run()
-                                  for _ in range(students)))
+    return [Student(host, int(port), for_new_session(visit), timeout, hold) for _ in range(students)]
+
+
+async def replay(url: str, visit: Visit, students: int, timeout: float = 300.0) -> list[PageResult]:
+    """``students`` page loads of ``visit`` at once against ``url``; their results once all are done."""
+    return await asyncio.gather(*(student.run() for student in crowd(url, visit, students, timeout)))
 
 
 def run(coroutine):
