@@ -30,7 +30,7 @@ from ui.tabs.filters import filters_tab
 from ui.tabs.grad_cam import grad_cam_tab
 from ui.tabs.maximization import maximization_tab
 from ui.tabs.model import model_tab
-from ui.web_server import allow_many_connections, keep_connections_alive
+from ui.web_server import allow_many_connections, hold_connections
 from webapp import notes
 from webapp.browser_routes import browser_routes
 from webapp.filters_view import weight_pictures
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
                state_session_capacity=SESSIONS, ssr_mode=False, theme=THEME, css=CSS, show_error=False,
                app_kwargs={"middleware": [asset_cache, config_cache, body_limit, not_a_file], "routes": routes},
                prevent_thread_lock=True)
-    keep_connections_alive(app)  # a busy server must not close a connection as its browser reuses it
+    hold_connections(app)  # a busy server answers slowly: it neither closes nor refuses a waiting connection
     app.block_thread()
 
 

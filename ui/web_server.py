@@ -9,6 +9,12 @@ response"; a browser resends it, a plain HTTP client does not). Connections are 
 KEEP_ALIVE_SECONDS, longer than any such wait; a browser closes its own idle ones long before (Chromium:
 10 s unused, 5 minutes used).
 
+Waiting connections. A lecture hall opens thousands of connections within seconds; those the server has
+not accepted yet wait in the kernel's queue of the listening socket, 2,048 long as uvicorn makes it. Beyond
+it the kernel leaves the connection half open and retries, and after about a minute of a saturated server
+resets it: the browser sees the connection dropped. The queue is made as long as the system allows
+(``net.core.somaxconn``, 4,096 on current Linux): a waiting student then waits, and is answered.
+
 Open files. Each open page holds two event streams (Gradio's heartbeat, the model news) and up to six
 connections: a thousand pages are thousands of sockets, above the common default limit of 1,024 open
 files per process, beyond which the server could accept no connection. The limit is raised to what the
@@ -16,9 +22,13 @@ system allows.
 """
 from __future__ import annotations
 
+import os
+import socket
+
 import gradio as gr
 
 KEEP_ALIVE_SECONDS = 60
+WAITING_CONNECTIONS = 65_535  # the kernel caps it at net.core.somaxconn
 MANY_FILES = 65_536  # where the hard limit is "unlimited" (macOS), which the soft one cannot be
 
 
@@ -37,11 +47,20 @@ def allow_many_connections() -> None:
             pass  # the system refuses: the server runs with the limit it has
 
 
-def keep_connections_alive(app: gr.Blocks, seconds: float = KEEP_ALIVE_SECONDS) -> None:
-    """Keep idle connections open for ``seconds`` (uvicorn: 5), on the server Gradio has just launched (Gradio
-    passes no such setting): uvicorn reads it for each new connection; those accepted since the launch are
-    told too (a copy of the set, made while holding the interpreter lock: the server's thread adds to it)."""
+def hold_connections(app: gr.Blocks, seconds: float = KEEP_ALIVE_SECONDS) -> None:
+    """On the server Gradio has just launched (Gradio passes no such setting to uvicorn): keep idle connections
+    open for ``seconds`` (uvicorn: 5), and let as many connections as the system allows wait to be accepted.
+
+    uvicorn reads the keep-alive for each new connection; those accepted since the launch are told too (a copy
+    of the set, made while holding the interpreter lock: the server's thread adds to it). A listening socket
+    takes a new queue length when told to listen again (through a duplicate of its descriptor)."""
     server = app.server
     server.config.timeout_keep_alive = seconds
     for connection in list(server.server_state.connections):
         connection.timeout_keep_alive = seconds
+    for listening in (sock for asyncio_server in server.servers for sock in asyncio_server.sockets):
+        try:
+            with socket.socket(fileno=os.dup(listening.fileno())) as duplicate:
+                duplicate.listen(WAITING_CONNECTIONS)
+        except OSError:
+            pass  # the queue keeps the length it has

@@ -5,8 +5,9 @@ A student's requests go out in the recorded order, each once the answers that ca
 recording have come (the page, then the scripts it loads, then the modules they import...), on the first
 free connection. An event stream that the page held open holds its connection, as in a browser: it has
 answered at its first event, and with ``hold`` it stays open afterwards and the time of every later event
-is kept (a model swap's news). The page is complete once everything has answered. A request is never
-retried, so that a connection the server drops counts as what it is.
+is kept (a model swap's news). The page is complete once everything has answered. As a browser does, a request
+is sent again (once, on a new connection) when the server closes a kept connection as the request goes out
+on it, before any answer (``Answer.resent``); any other failure counts as one.
 
 The client is asyncio protocols with httptools' parser (the one uvicorn uses), on uvloop when installed:
 a few tens of microseconds a request, so that on a shared machine the server's cost decides.
@@ -34,6 +35,7 @@ class Answer:
     wire_bytes: int = 0
     error: str | None = None
     reused: bool = False  # sent on a connection that had carried an answer before
+    resent: bool = False  # sent again on a new connection: the server had closed the kept one
     done_at: float | None = None  # time.monotonic() once answered (an open stream: at its first event)
     later_events: list[float] = field(default_factory=list)  # a held stream's events after the first
 
@@ -68,6 +70,9 @@ class PageResult:
 
 class ConnectionLost(Exception):
     pass
+
+
+LOST_UNANSWERED = "ConnectionLost: closed by the server without an answer"
 
 
 class _Connection(asyncio.Protocol):
@@ -237,9 +242,23 @@ class Student:
         return None
 
     async def _exchange(self, request: RecordedRequest, answer: Answer, index: int) -> None:
-        connection = None
+        kept = self._idle_connection()
+        if kept is not None:
+            if await self._attempt(kept, request, answer, index) or not answer.error.startswith(LOST_UNANSWERED):
+                return
+            # The server closed the kept connection as the request went out on it (it closes connections idle
+            # for a while): a browser sends the request again, once, on a new connection. So does a student.
+            answer.resent, answer.error, answer.wire_bytes = True, None, 0
         try:
-            connection = self._idle_connection() or await _Connection.open(self.host, self.port)
+            connection = await _Connection.open(self.host, self.port)
+        except OSError as err:
+            answer.error = f"{type(err).__name__}: {err}"
+            return
+        await self._attempt(connection, request, answer, index)
+
+    async def _attempt(self, connection: _Connection, request: RecordedRequest, answer: Answer, index: int) -> bool:
+        """One try on ``connection``: whether the answer came (if not, ``answer.error`` says why)."""
+        try:
             exchange = connection.exchange(request, answer, f"{self.host}:{self.port}", self.timeout, self.hold)
             if request.stream:  # those after it wait for its first event, not for its end
                 task = asyncio.ensure_future(exchange)
@@ -253,10 +272,11 @@ class Student:
             answer.error = f"{type(err).__name__}: {err}"
         except asyncio.TimeoutError:
             answer.error = "timeout"
-        if connection is not None and answer.error is None and connection.reusable:
+        if answer.error is None and connection.reusable:
             self.idle.append(connection)
-        elif connection is not None:
+        else:
             connection.close()
+        return answer.error is None
 
 
 async def first_of(*awaitables, cancel: bool = True) -> None:
