@@ -56,12 +56,14 @@ class Crowd:
     slowest: float
     errors: dict[str, int]
     resent: int  # requests sent again on a new connection: the server had closed the kept one (a browser does it)
+    overflows: int  # connections the kernel could not queue for the server meanwhile (every process's)
     server_cpu_ms: float  # per page
     client_cpu_ms: float  # per page
 
     def line(self) -> str:
         errors = f"; errors {self.errors}" if self.errors else ", no error"
         resent = f", {self.resent} requests resent on a new connection" if self.resent else ""
+        resent += f", listen queue overflowed {self.overflows} times" if self.overflows else ""
         return (f"{self.complete}/{self.students} complete in {self.seconds:.1f} s "
                 f"({self.complete / self.seconds:.1f} pages/s), p50 {self.p50:.1f} s, p95 {self.p95:.1f} s, "
                 f"slowest {self.slowest:.1f} s; server CPU {self.server_cpu_ms:.1f} ms/page, clients "
@@ -80,9 +82,16 @@ class OpenPages:
     idle_cpu_percent: float  # of one core, while they are open and nothing happens
     swap_seconds: float | None  # until the last page heard of a new model (None: not measured / not all did)
     swap_reached: int = 0
+    errors: dict[str, int] | None = None  # of the pages that did not load
 
 
-def crowd_figures(pages: list, began: float, server_cpu: float, client_cpu: float) -> Crowd:
+def listen_overflows() -> int:
+    """How often a listening socket's queue of this machine has been full since it started (Linux)."""
+    lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines() if line.startswith("TcpExt:")]
+    return int(dict(zip(lines[0], lines[1])).get("ListenOverflows", 0)) if len(lines) == 2 else 0
+
+
+def crowd_figures(pages: list, began: float, server_cpu: float, client_cpu: float, overflows: int) -> Crowd:
     done = sorted(page.seconds for page in pages if page.complete)
     errors: dict[str, int] = {}
     for page in pages:
@@ -94,14 +103,15 @@ def crowd_figures(pages: list, began: float, server_cpu: float, client_cpu: floa
     last = max((page.began + page.seconds for page in pages if page.complete), default=time.monotonic())
     resent = sum(answer.resent for page in pages for answer in page.answers)
     return Crowd(len(pages), len(done), last - began, percentile(done, 50), percentile(done, 95),
-                 done[-1] if done else float("nan"), errors, resent, 1000 * server_cpu / len(pages),
+                 done[-1] if done else float("nan"), errors, resent, overflows, 1000 * server_cpu / len(pages),
                  1000 * client_cpu / len(pages))
 
 
 def at_once(url: str, pid: int, visit: Visit, students: int, timeout: float) -> Crowd:
-    server, client, began = process_cpu_seconds(pid), own_cpu_seconds(), time.monotonic()
+    server, client, began, overflows = process_cpu_seconds(pid), own_cpu_seconds(), time.monotonic(), listen_overflows()
     pages = run(replay(url, visit, students, timeout))
-    return crowd_figures(pages, began, process_cpu_seconds(pid) - server, own_cpu_seconds() - client)
+    return crowd_figures(pages, began, process_cpu_seconds(pid) - server, own_cpu_seconds() - client,
+                         listen_overflows() - overflows)
 
 
 def one_by_one(url: str, pid: int, visit: Visit) -> float:
@@ -135,14 +145,17 @@ def open_pages(url: str, pid: int, visit: Visit, count: int, swap) -> OpenPages:
         if swap is not None:
             figures.swap_seconds, figures.swap_reached = await _swap_reaches(students, swap)
         hold.set()
-        await asyncio.gather(*running)
+        pages = await asyncio.gather(*running)
+        figures.errors = crowd_figures(pages, 0.0, 0.0, 0.0, 0).errors
         return figures
 
     return run(hold_them())
 
 
 async def _swap_reaches(students: list[Student], swap) -> tuple[float | None, int]:
+    """Seconds until every page that holds its model news stream heard of the swap, and how many did."""
     news = [next(a for a, r in zip(s.answers, s.requests) if "models/events" in r.target) for s in students]
+    news = [answer for answer in news if answer.ok and answer.done_at is not None]  # the stream is open
     began = time.monotonic()
     await asyncio.get_running_loop().run_in_executor(None, swap)
     deadline = began + SWAP_TIMEOUT
@@ -237,10 +250,11 @@ def report(bare: ServerFigures, app: ServerFigures, args: argparse.Namespace) ->
     print(f"peak RSS                     {bare.peak_mib:6.0f} MiB{'':20s}  {app.peak_mib:6.0f} MiB")
     if app.opened:
         o = app.opened
-        swap = f"{o.swap_seconds:.2f} s" if o.swap_seconds is not None else f"not all: {o.swap_reached}/{o.pages}"
+        swap = f"{o.swap_seconds:.2f} s" if o.swap_seconds is not None else f"not all: {o.swap_reached}/{o.loaded}"
         print(f"{o.pages} open pages (demo.py): {o.loaded} loaded and holding their streams; server RSS "
               f"{o.rss_before_mib:.0f} -> {o.rss_mib:.0f} MiB, threads {o.threads_before} -> {o.threads}, idle CPU "
-              f"{o.idle_cpu_before:.1f} -> {o.idle_cpu_percent:.1f} % of a core; a model swap reached them all in {swap}")
+              f"{o.idle_cpu_before:.1f} -> {o.idle_cpu_percent:.1f} % of a core; a model swap reached them all in {swap}"
+              + (f"; errors {o.errors}" if o.errors else ""))
     print("\ntargets (demo.py)")
     print(f"  {mark(app.cpu_ms <= TARGET_CPU_MS)} server CPU per page load {app.cpu_ms:.1f} ms <= {TARGET_CPU_MS:.0f}")
     print(f"  {mark(app.class_.p95 <= TARGET_P95_SECONDS and not app.class_.errors)} {args.students} students: "
