@@ -27,5 +27,7 @@ def page_header(app: gr.Blocks, manager: ModelManager, first_dataset: str) -> He
         return header_card(manager, name)
 
     dataset.change(show_card, dataset, card, api_visibility="private")
-    app.load(show_card, dataset, card, api_visibility="private")
+    # Every page asks for it as it opens, a lecture hall's thousand at once: a look-up that waits for no other
+    # event, so that it never fills the queue (beyond --queue-size waiting events, Gradio refuses them).
+    app.load(show_card, dataset, card, api_visibility="private", concurrency_limit=None)
     return Header(dataset, card)
