@@ -92,6 +92,17 @@ def test_a_failed_computation_is_told_to_its_students_and_tried_again_by_the_nex
     assert len(calls) == 2  # a failure is not kept as the answer
 
 
+def test_a_job_that_cannot_start_leaves_nobody_waiting_for_it(manager):
+    class NoDisk:
+        def run(self, explainer_set, computation) -> None:
+            raise OSError("No space left on device")  # e.g. for the model's file
+
+    explainer_set = ServedExplainers(manager, jobs=NoDisk())("mnist")
+    for _ in range(2):  # the second student's ask tries again rather than waiting forever
+        with pytest.raises(OSError, match="No space left"):
+            explainer_set.long_job("table", Job(synthesized, ("conv1", 0, 16, 0.05, 0, {}))).future.result(10)
+
+
 def test_a_students_own_settings_keep_only_the_most_recent_and_the_class_results_stay(manager):
     explainer_set = ServedExplainers(manager)("mnist")
     kept = explainer_set.remember("weights", object)

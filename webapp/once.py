@@ -133,7 +133,12 @@ class Results:
             computation = self._computations[key] = Computation(job)
             self._trim()
         computation.future.add_done_callback(lambda done: done.exception() and self._forget(key, computation))
-        start(computation)
+        try:
+            start(computation)
+        except BaseException as err:  # it could not be started (say, no disk for the model's file): nobody waits
+            if not computation.future.done():
+                computation.future.set_exception(err)
+            raise
         return computation
 
     def __len__(self) -> int:
