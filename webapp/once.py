@@ -36,8 +36,12 @@ class Job:
 
 
 def to_json(value: Any) -> str:
-    """JSON of an answer; NumPy's arrays and numbers become lists and numbers."""
-    return json.dumps(value, default=lambda o: o.tolist() if isinstance(o, (np.ndarray, np.generic)) else str(o))
+    """JSON of an answer; NumPy's arrays and numbers become lists and numbers, anything else is refused."""
+    def plain(o: object) -> Any:
+        if isinstance(o, (np.ndarray, np.generic)):
+            return o.tolist()
+        raise TypeError(f"a long job answers in JSON, not with a {type(o).__name__}")
+    return json.dumps(value, default=plain)
 
 
 @dataclass(frozen=True)
