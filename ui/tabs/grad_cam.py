@@ -13,7 +13,7 @@ from plots import live_views_html
 from ui.friendly import friendly
 from ui.live_network import DRAWING_FOR_SERVER, drawing_pad, live_panel, tell_page
 from ui.number_dropdown import NumberDropdown
-from ui.queues import HEAVY, LIGHT
+from ui.queues import HEAVY, INSTANT, LIGHT
 from ui.sketchpad import BoundedSketchpad
 from ui.tabs import FIGURE_BUTTONS
 from webapp import notes
@@ -131,7 +131,7 @@ def grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_d
     for control in (target, method):
         control.change(on_target, [image_state, target, dataset, method, seen_model], outputs,
                        api_visibility="private", **LIGHT)
-    dataset.change(on_dataset, dataset, [target, *outputs], api_visibility="private")
+    dataset.change(on_dataset, dataset, [target, *outputs], api_visibility="private", **INSTANT)
     # The page's network follows the same choices, told in the browser (no request).
     for control, kind in ((dataset, "dataset"), (target, "target"), (method, "method")):
         control.change(None, control, None, js=tell_page(kind))
