@@ -18,6 +18,7 @@ from cnn.datasets import DATASETS
 from cnn.model_manager import ModelManager
 from cnn.model_store import ModelFileError
 from cnn.preprocessing import MAX_UPLOAD_BYTES
+from ui.asset_cache import AssetCache
 from ui.config_cache import ConfigCache
 from ui.explained_inputs import ExplainedBlocks
 from ui.header import page_header
@@ -29,6 +30,7 @@ from ui.tabs.filters import filters_tab
 from ui.tabs.grad_cam import grad_cam_tab
 from ui.tabs.maximization import maximization_tab
 from ui.tabs.model import model_tab
+from ui.web_server import allow_many_connections, hold_connections
 from webapp import notes
 from webapp.browser_routes import browser_routes
 from webapp.filters_view import weight_pictures
@@ -137,14 +139,19 @@ def main(argv: list[str] | None = None) -> None:
     # No request body may be larger than one upload and its form (Gradio reads them whole, up to 1,000 files).
     body_limit = Middleware(BodySizeLimit, max_bytes=MAX_UPLOAD_BYTES + 2**20)
     not_a_file = Middleware(UploadNotAFile)  # Gradio answers 500 to an upload part without a filename
-    # The page and its configuration, built once per address rather than deep-copied for every visitor.
-    config_cache = Middleware(ConfigCache)
+    # The page and its configuration, built once per address rather than deep-copied for every visitor; the files
+    # a page loads, read and compressed once (ui/asset_cache.py). Both answered from memory, compressed at their best.
+    config_cache, asset_cache = Middleware(ConfigCache), Middleware(AssetCache)
     # Beside Gradio's routes: the page's JavaScript, the served models' weights and the news of a new one.
     routes = browser_routes(manager, served_explainers)
     spare_long_lived_objects_from_gc()
+    allow_many_connections()  # a lecture hall's pages hold thousands of sockets (ui/web_server.py)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD_BYTES,
                state_session_capacity=SESSIONS, ssr_mode=False, theme=THEME, css=CSS, show_error=False,
-               app_kwargs={"middleware": [config_cache, body_limit, not_a_file], "routes": routes})
+               app_kwargs={"middleware": [asset_cache, config_cache, body_limit, not_a_file], "routes": routes},
+               prevent_thread_lock=True)
+    hold_connections(app)  # a busy server answers slowly: it neither closes nor refuses a waiting connection
+    app.block_thread()
 
 
 if __name__ == "__main__":

@@ -63,12 +63,23 @@ def open_page(browser, url: str, log: RequestLog, viewport: dict, timeout_ms: fl
     weights (window.cnnDemo.ready): from then on the student can draw."""
     context = browser.new_context(viewport=viewport, **context_options)
     log.watch(context)
+    return open_in(context, url, timeout_ms)
+
+
+def open_in(context, url: str, timeout_ms: float):
+    """A new page of ``context`` on the app, once its network has its weights."""
     page = context.new_page()
+    load(page, url, timeout_ms)
+    return page
+
+
+def load(page, url: str, timeout_ms: float, network: bool = True) -> None:
+    """Go to ``url``; return once the page has loaded and (``network``) the app's network has its weights."""
     page.set_default_timeout(timeout_ms)
     page.goto(url, timeout=timeout_ms)
-    page.wait_for_function("() => window.cnnDemo", timeout=timeout_ms)
-    page.evaluate("() => window.cnnDemo.ready")
-    return page
+    if network:
+        page.wait_for_function("() => window.cnnDemo", timeout=timeout_ms)
+        page.evaluate("() => window.cnnDemo.ready")
 
 
 def shoot(page, folder: Path, name: str, full_page: bool = True) -> Path:

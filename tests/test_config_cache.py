@@ -11,7 +11,8 @@ import pytest
 from starlette.middleware import Middleware
 
 from harness.app_server import free_port
-from ui.config_cache import ConfigCache, RecordingSend
+from ui.config_cache import ConfigCache
+from ui.kept_answers import RecordingSend
 
 PATHS = ("", "config", "gradio_api/info")
 
@@ -45,8 +46,8 @@ class Scribbler:
         async def scribbling_send(message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"][:] = [(name, value) for name, value in message["headers"]
-                                         if name != b"content-length"] + [(b"x-scribbled", b"yes"),
-                                                                          (b"content-length", b"9")]
+                                         if name not in (b"content-length", b"content-encoding")] + [
+                    (b"x-scribbled", b"yes"), (b"content-length", b"9")]
             else:
                 message["body"] = b"scribbled"
             await send(message)
@@ -83,6 +84,23 @@ def test_each_answer_is_built_once_and_equals_gradios_own(app):
             fresh = get(blocks, f"{path}?fresh={uuid.uuid4().hex}").content  # a new query: Gradio's own answer
             assert CountingApp.calls[f"/{path}"] - before >= 2
             assert kept[0] == kept[1] == kept[2] == fresh
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_each_answer_is_gradios_own_in_every_encoding_and_revalidated_by_its_etag(app, path):
+    blocks, _ = app
+    login = {"Cookie": f"access-token-{blocks.app.cookie_id}=none"}  # never replayed: Gradio's own answer
+    own = get(blocks, path, **{"Accept-Encoding": "identity"}, **login)
+    assert "content-encoding" not in own.headers  # Gradio sends them uncompressed: they have no file extension
+    for encoding in ("br", "gzip", "identity"):
+        kept = get(blocks, path, **{"Accept-Encoding": encoding})
+        assert kept.content == own.content and kept.headers["content-type"] == own.headers["content-type"]
+        assert kept.headers.get("content-encoding", "identity") == encoding
+        assert int(kept.headers["content-length"]) == kept.num_bytes_downloaded
+        assert encoding == "identity" or kept.num_bytes_downloaded < len(own.content) / 2
+        assert kept.headers["cache-control"] == "no-cache" and "Accept-Encoding" in kept.headers["vary"]
+        again = httpx.get(f"{blocks.local_url}{path}", headers={"If-None-Match": kept.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
 
 
 def test_a_deep_link_is_never_replayed(app):

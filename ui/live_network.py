@@ -15,7 +15,7 @@ from cnn.preprocessing import DIGIT_BOX, FRAME, MNIST_CENTRE, TARGET_STROKE_FRAC
 from explainers import PREDICTED
 from plots.html_grids import FEATURE_LUT
 from plots.overlay import HEATMAP_LUT
-from webapp.browser_routes import PREFIX
+from webapp.browser_routes import static_url
 from webapp.grad_cam_view import FALLBACK
 from webapp.served import DEFAULT_METHOD
 
@@ -29,7 +29,7 @@ PAD_HTML = """<div class="cnn-pad">
 
 def _on_load(mount: str) -> str:
     """Import the page's module (relative to the app's root, so a path prefix works) and mount ``element``."""
-    script = f"{PREFIX.lstrip('/')}/static/cnn_demo.js"
+    script = f"{static_url().lstrip('/')}/cnn_demo.js"
     return (f"const root = ((window.gradio_config && window.gradio_config.root) || document.baseURI)"
             f".replace(/\\/?$/, '/');\n"
             f"import(new URL({script!r}, root).href).then((page) => page.{mount}(element, props.settings));")

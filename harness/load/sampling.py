@@ -1,4 +1,4 @@
-"""What the processes use besides time: CPU seconds (this process's, a server's), and a server's
+"""What the processes use besides time: CPU seconds (this process's, a server's), a server's threads, and its
 resident memory sampled all through a phase."""
 from __future__ import annotations
 
@@ -85,3 +85,11 @@ class MemorySampler:
         rss = [(count, self.at_progress(count)) for count in range(every, answered + 1, every)]
         found = [(count, mib) for count, mib in rss if mib is not None]
         return found + [(answered, self.samples[-1][1])] * bool(answered % every)
+
+
+def process_threads(pid: int) -> int:
+    """How many threads the process runs now."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0

@@ -3,7 +3,7 @@
 
 import { buildNetwork } from "./network.js";
 
-const routes = new URL("../", import.meta.url); // this file is <prefix>/cnn-demo/static/model_feed.js
+const routes = new URL("../", import.meta.url); // this file is <prefix>/cnn-demo/static[-<version>]/model_feed.js
 
 /** The network served now for ``dataset``; the server's message if it has none to give. */
 export async function fetchNetwork(dataset) {
