@@ -11,13 +11,18 @@ ALL_CONV = "all conv filters"
 STEP_RANGE = (16, 1024)  # the UI's slider; the API is held to the same range
 
 
+def _written(number: float) -> str:
+    """A bound as a person writes it: 2,147,483,647, not 2.14748e+09; 0.0001 as it is."""
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
+
+
 def checked_number(name: str, value: object, low: float, high: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, not {value!r}.") from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise ValueError(f"{name} must be between {low:g} and {high:g} (got {value!r}).")
+        raise ValueError(f"{name} must be between {_written(low)} and {_written(high)} (got {value!r}).")
     return number
 
 
@@ -38,7 +43,7 @@ def _maximize(explainer_set: ExplainerSet, layer: str, filter_index: int | None,
     else:
         targets = maximizer.targets_of(layer, None if filter_index is None else [filter_index])
     result = maximizer.maximize_targets(targets, steps, lr, seed, regularization)
-    return maximization_html(result, explainer_set.dead_filters)
+    return maximization_html(result, explainer_set.dead_filters, explainer_set.class_names)
 
 
 def maximization_grid(explainer_set: ExplainerSet, layer: str, filter_choice: object, steps: object, lr: object,
