@@ -7,11 +7,10 @@ of the projector view and of every tab on a phone go to $SCREENSHOT_DIR (default
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
-from harness.app_server import ROOT, running_app
+from harness.app_server import running_app
 from harness.browser import RequestLog, draw_digit, open_page, shoot
 from harness.strokes import DIGIT_STROKES
 
@@ -313,25 +312,16 @@ def test_the_phone_shows_every_tab_and_the_heatmap_under_the_canvas(browser, app
 
 
 # -- after a training (item 3) ----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def training_app(tmp_path_factory, offline_data_dir):
-    """A local server (training allowed) on copies of the shipped MNIST models, with a training set."""
-    models = tmp_path_factory.mktemp("models")
-    for path in (ROOT / "saved_models").glob("mnist_*"):
-        shutil.copy(path, models / path.name)
-    with running_app("--models-dir", str(models), "--data-dir", str(offline_data_dir)) as (url, _):
-        yield url
-
-
 def set_number(page, label: str, value: int) -> None:
     field = page.get_by_label(f"number input for {label}")
     field.fill(str(value))
     field.press("Enter")
 
 
-def test_after_a_training_every_header_shows_the_new_model(browser, training_app, screens):
-    instructor = open_page(browser, training_app, RequestLog(), DESKTOP, LOAD_TIMEOUT, locale="en-US")
-    student = open_page(browser, training_app, RequestLog(), DESKTOP, LOAD_TIMEOUT, locale="en-US")
+def test_after_a_training_every_header_shows_the_new_model(browser, training_server, screens):
+    url, _ = training_server
+    instructor = open_page(browser, url, RequestLog(), DESKTOP, LOAD_TIMEOUT, locale="en-US")
+    student = open_page(browser, url, RequestLog(), DESKTOP, LOAD_TIMEOUT, locale="en-US")
     try:
         for page in (instructor, student):
             expect(page.locator("#model-card")).to_contain_text("30 epochs", timeout=ANSWER_TIMEOUT)
