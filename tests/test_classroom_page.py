@@ -29,7 +29,8 @@ TABS = ["Grad-CAM", "Compare methods", "Experiments", "Filters", "Activation Max
 STATUS = "#status"  # the server's words about a test image or an upload
 LIVE = "#live-views .cnn-live"
 CANVAS = "#draw-pad canvas"
-NUMBER_BOX = "#sample input[type=number]"
+# The number box of the only slider in sight (the Grad-CAM tab's test images): its label changes with the list.
+NUMBER_BOX = "input[type=number][aria-label^='number input for']:visible"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -62,7 +63,7 @@ def go_to_tab(page, name: str) -> None:
 
 
 def choose_dataset(page, title: str) -> None:
-    page.locator("#page-header").get_by_text(title, exact=True).click()
+    page.get_by_role("radio", name=title, exact=True).first.check()  # the header's: the first in the page
 
 
 def no_error_shown(page) -> None:
@@ -73,6 +74,16 @@ def no_error_shown(page) -> None:
 def clear_canvas(page) -> None:
     page.locator("#draw-pad .cnn-clear").click()
     expect(page.locator("#live-status")).to_contain_text("Draw")
+
+
+def show_test_image(page, index: int) -> None:
+    """On the Grad-CAM tab's test images, image ``index``, sent as Gradio's slider sends it (on leaving the box)."""
+    go_to_tab(page, "Grad-CAM")
+    page.get_by_role("tab", name="🗂️ Test images").click()
+    number = page.locator(NUMBER_BOX).first
+    number.fill(str(index))
+    number.press("Tab")
+    expect(page.locator(STATUS)).to_contain_text(f"Test image #{index},")
 
 
 def box(page, selector: str) -> dict:
@@ -90,7 +101,7 @@ def test_the_test_images_tab_opens_on_a_test_image(page):
 
 
 def test_enter_in_the_number_box_shows_that_image(page):
-    number = page.locator(NUMBER_BOX)
+    number = page.locator(NUMBER_BOX).first
     number.fill("1234")
     number.press("Enter")
     expect(page.locator(STATUS)).to_contain_text("Test image #1234")
@@ -98,7 +109,7 @@ def test_enter_in_the_number_box_shows_that_image(page):
 
 
 def test_a_new_target_or_method_keeps_the_test_image_line(page):
-    expect(page.locator(STATUS)).to_contain_text("Test image #1234")
+    show_test_image(page, 1234)
     page.locator("#cam-controls").get_by_text("HiResCAM", exact=True).click()
     expect(page.locator(STATUS)).to_contain_text("Red: where the evidence")
     expect(page.locator(STATUS)).to_contain_text("Test image #1234")
@@ -123,7 +134,7 @@ def test_random_misclassified_images_stay_among_the_misclassified(page):
     """🎲 with "Only images the model gets wrong": a number of that list, never a test image's own index."""
     page.get_by_label("Only images the model gets wrong").check()
     expect(page.locator(STATUS)).to_contain_text("❌ The model gets this one wrong")
-    number = page.locator(NUMBER_BOX)
+    number = page.locator(NUMBER_BOX).first
     largest = int(number.get_attribute("max"))
     assert 0 < largest < 1000, "the slider spans the misclassified images"
     for _ in range(3):
@@ -132,7 +143,7 @@ def test_random_misclassified_images_stay_among_the_misclassified(page):
         assert 0 <= int(number.input_value()) <= largest
     no_error_shown(page)
     page.get_by_label("Only images the model gets wrong").uncheck()
-    expect(page.locator(NUMBER_BOX)).to_have_attribute("max", "9999")
+    expect(page.locator(NUMBER_BOX).first).to_have_attribute("max", "9999")
     expect(page.locator(STATUS)).to_contain_text("Test image #0, labelled 7")
 
 
@@ -140,7 +151,7 @@ def test_random_misclassified_images_stay_among_the_misclassified(page):
 # Every change of the page records the Compare tab's title beside the dataset chosen at that moment.
 RECORD_COMPARE_TITLES = """() => {
   window.compareTitles = [];
-  const chosen = () => [...document.querySelectorAll("#page-header input[type=radio]")]
+  const chosen = () => [...document.querySelectorAll("input[type=radio]")]  // the header's come first
     .find((input) => input.checked)?.closest("label")?.textContent.trim();
   new MutationObserver(() => {
     const title = document.querySelector("#compare-maps p b")?.textContent ?? "";
@@ -150,7 +161,7 @@ RECORD_COMPARE_TITLES = """() => {
 
 
 def test_a_result_asked_before_a_dataset_switch_does_not_land_after_it(page):
-    expect(page.locator(STATUS)).to_contain_text("Test image #")  # an MNIST test image is the session's image
+    show_test_image(page, 3)  # an MNIST test image is the session's image
     go_to_tab(page, "Compare methods")
     page.evaluate(RECORD_COMPARE_TITLES)
     compare = page.get_by_role("button", name="Compare the twelve methods on this image")
@@ -162,8 +173,8 @@ def test_a_result_asked_before_a_dataset_switch_does_not_land_after_it(page):
     # one is shown, MNIST's has been computed, and has had every chance to land.
     go_to_tab(page, "Grad-CAM")
     page.get_by_role("tab", name="🗂️ Test images").click()
-    page.locator(NUMBER_BOX).fill("0")
-    page.locator(NUMBER_BOX).press("Enter")
+    page.locator(NUMBER_BOX).first.fill("0")
+    page.locator(NUMBER_BOX).first.press("Tab")
     expect(page.locator(STATUS)).to_contain_text("Test image #0, labelled Ankle boot")
     go_to_tab(page, "Compare methods")
     compare.click()
@@ -176,7 +187,8 @@ def test_a_result_asked_before_a_dataset_switch_does_not_land_after_it(page):
 
 
 def test_the_draw_tab_asks_for_what_the_dataset_holds(page):
-    """On Fashion-MNIST (the previous test chose it) the pad asks for clothes, not a digit."""
+    """On Fashion-MNIST the pad asks for clothes, not a digit."""
+    choose_dataset(page, "Fashion-MNIST")
     go_to_tab(page, "Grad-CAM")
     page.get_by_role("tab", name="✏️ Draw").click()
     expect(page.locator("#draw-pad .cnn-hint")).to_contain_text("piece of clothing")
@@ -188,6 +200,9 @@ def test_the_draw_tab_asks_for_what_the_dataset_holds(page):
 
 def test_the_heatmap_names_the_method_it_falls_back_to(page):
     """Grad-CAM finds no evidence for an MNIST 0 (see the README): the heatmap is HiResCAM's, and says so."""
+    choose_dataset(page, "MNIST")
+    go_to_tab(page, "Grad-CAM")
+    page.get_by_role("tab", name="✏️ Draw").click()
     expect(page.locator(LIVE)).to_have_attribute("data-dataset", "mnist")
     clear_canvas(page)
     draw_digit(page, DIGIT_STROKES[0], CANVAS)
@@ -200,8 +215,11 @@ def test_the_heatmap_names_the_method_it_falls_back_to(page):
 
 # -- views that need no drawing (item 7) -----------------------------------------------------------------------
 def test_comparing_networks_needs_no_drawing(page, screens):
-    """The canvas is empty (the previous test cleared it), the Draw tab open: the filters are still matched,
-    and both networks shown, only without the Grad-CAM of an image."""
+    """The canvas empty, the Draw tab open: the filters are still matched, and both networks shown, only without
+    the Grad-CAM of an image."""
+    go_to_tab(page, "Grad-CAM")
+    page.get_by_role("tab", name="✏️ Draw").click()
+    clear_canvas(page)
     go_to_tab(page, "Experiments")
     page.get_by_text("🌱 Seeds compared: do two trainings learn the same filters?", exact=True).click()
     page.get_by_role("button", name="Match their filters").click()
@@ -231,7 +249,8 @@ def test_the_projector_view_is_one_switch_away(browser, app_url, requests_made, 
     page = open_page(browser, app_url, requests_made, PROJECTOR, LOAD_TIMEOUT, locale="en-US")
     page.set_default_timeout(ANSWER_TIMEOUT)
     try:
-        body_before = font_px(page, "#intro p")
+        body_before = page.get_by_text("A deliberately tiny convolutional network").evaluate(
+            "(node) => parseFloat(getComputedStyle(node).fontSize)")
         page.locator("#projector").get_by_role("checkbox").check()  # the one switch
         expect(page.locator("html")).to_have_class(re.compile(r"\bcnn-projector\b"))
         assert body_before < 18

@@ -26,7 +26,7 @@ export class LiveViews {
     this.grey = packColours(Array.from({ length: 256 }, (_, v) => [v, v, v]));
     this.featureColours = packColours(settings.feature_lut);
     this.heatmapColours = packColours(settings.heatmap_lut);
-    this.notice = element("p", { class: "cnn-notice", hidden: "" });
+    this.notice = element("p", { class: "cnn-notice", hidden: "", "aria-live": "polite" }); // a new model, say
     // The status changes at every frame of a stroke: a screen reader hears the prediction from a polite live
     // region instead, once the pen has rested (SPEAK_AFTER_MS).
     this.status = element("p", { id: "live-status", class: "cnn-status" });
