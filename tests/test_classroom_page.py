@@ -80,7 +80,9 @@ def show_test_image(page, index: int) -> None:
     """On the Grad-CAM tab's test images, image ``index``, sent as Gradio's slider sends it (on leaving the box)."""
     go_to_tab(page, "Grad-CAM")
     page.get_by_role("tab", name="🗂️ Test images").click()
+    page.get_by_label("Only images the model gets wrong").uncheck()  # all 10,000 of them
     number = page.locator(NUMBER_BOX).first
+    expect(number).to_have_attribute("max", "9999")
     number.fill(str(index))
     number.press("Tab")
     expect(page.locator(STATUS)).to_contain_text(f"Test image #{index},")
@@ -110,10 +112,10 @@ def test_enter_in_the_number_box_shows_that_image(page):
 
 def test_a_new_target_or_method_keeps_the_test_image_line(page):
     show_test_image(page, 1234)
-    page.locator("#cam-controls").get_by_text("HiResCAM", exact=True).click()
+    page.get_by_role("radio", name="HiResCAM", exact=True).check()
     expect(page.locator(STATUS)).to_contain_text("Red: where the evidence")
     expect(page.locator(STATUS)).to_contain_text("Test image #1234")
-    page.locator("#cam-controls").get_by_text("Grad-CAM", exact=True).click()
+    page.get_by_role("radio", name="Grad-CAM", exact=True).check()
     expect(page.locator(STATUS)).to_contain_text("Test image #1234")
 
 
