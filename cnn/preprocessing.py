@@ -80,6 +80,10 @@ class InputImageError(ValueError):
     """A problem with the image the user gave, worded so it can be shown to them."""
 
 
+class NothingToReadError(InputImageError):
+    """The image holds no digit to read: blank, nearly blank, or its marks too small (worded for a canvas)."""
+
+
 # ---------------------------------------------------------------------------
 # image -> 28x28
 # ---------------------------------------------------------------------------
@@ -104,7 +108,7 @@ def _to_unit_float(image: Any) -> np.ndarray:
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 3, 4):
         raise InputImageError(f"Unsupported image shape {np.shape(image)}: expected grey, RGB or RGBA.")
     if pixels.size == 0:
-        raise InputImageError("Draw a digit first: the image is empty.")
+        raise NothingToReadError("Draw a digit first: the image is empty.")
     if pixels.dtype.kind == "f":
         pixels = np.nan_to_num(pixels.astype(np.float32))  # a float image may have holes
     # The data tell how it was stored: 0..1 (floats, bools), 0..255 (8 bit) or 0..65535 (16 bit).
@@ -142,11 +146,11 @@ def _drop_noise(ink: np.ndarray) -> np.ndarray:
     """Remove faint noise and stretch the strokes to full ink; reject a (nearly) empty canvas."""
     peak = float(ink.max())
     if peak < MIN_CONTRAST:
-        raise InputImageError("Draw a digit first: the canvas is empty.")
+        raise NothingToReadError("Draw a digit first: the canvas is empty.")
     floor = NOISE_FLOOR * peak
     ink = np.clip((ink - floor) / (peak - floor), 0.0, 1.0).astype(np.float32)
     if np.count_nonzero(ink >= STROKE_LEVEL) < MIN_INK_PIXELS:
-        raise InputImageError("Draw a digit first: the canvas is almost empty.")
+        raise NothingToReadError("Draw a digit first: the canvas is almost empty.")
     return ink
 
 
@@ -201,7 +205,7 @@ def _normalise_stroke_width(ink: np.ndarray) -> np.ndarray:
     width = stroke_width(ink)
     extent = max(ink.shape)
     if extent < MIN_EXTENT_IN_WIDTHS * width:
-        raise InputImageError("That is too small to read: draw a bigger digit.")
+        raise NothingToReadError("That is too small to read: draw a bigger digit.")
     # The box will include the new strokes: target = f * (skeleton + target), where the
     # skeleton (the pen's path) spans extent - width.
     target = TARGET_STROKE_FRACTION * (extent - width) / (1 - TARGET_STROKE_FRACTION)
@@ -251,7 +255,7 @@ def sketch_to_mnist(value: Any) -> np.ndarray:
     """
     image = _sketch_image(value)
     if image is None:
-        raise InputImageError("Draw a digit first: the canvas is empty.")
+        raise NothingToReadError("Draw a digit first: the canvas is empty.")
     return image_to_mnist(image)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
-from plots.html_grids import HEADER, ROW, grey_uint8, tile
+from plots.html_grids import GREEN_TEXT, HEADER, ROW, grey_uint8, tile
 from plots.overlay import signed_map_rgb
 from plots.render import SUPTITLE_SIZE, TEXT_SIZE, TITLE_SIZE, colormap, new_figure
 
@@ -60,7 +60,7 @@ def methods_html(image28: np.ndarray, scores: list[MethodScore], summaries: dict
               f"and <b>insertion</b> AUC (higher is better) of the class's probability as the map's pixels are "
               f"removed or revealed, most important first; a <b>random map</b> scores "
               f"{chance.deletion_auc:.2f} and {chance.insertion_auc:.2f}. "
-              f"★ <span style='color:{BEST}'>framed</span>: the best of each.</p>")
+              f"★ <span style='color:{GREEN_TEXT}'>framed</span>: the best of each.</p>")
     return HEADER.format(html.escape(title)) + legend + ROW.format("".join(tiles))
 
 

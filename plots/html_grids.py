@@ -11,7 +11,7 @@ as the figures (``plots.overlay.lut``).
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -24,20 +24,24 @@ if TYPE_CHECKING:  # only for type hints: drawing needs no TensorFlow, which exp
 FEATURE_LUT = lut("viridis", 256)  # dark = no response, yellow = the map's strongest response
 TILE_PX = 84  # a 28x28 map at 3 screen pixels per pixel
 DEAD_COLOR = "#d62728"  # matplotlib's tab:red, as in the figures
+GREEN_TEXT = "#217821"  # matplotlib's tab:green darkened for words: 5.6:1 on white (tab:green's 3.4:1 fails WCAG AA)
 CURVE_COLOR = "#1f77b4"  # tab:blue
 CURVE_POINTS = 128  # at most, per curve: more would not show on a 112-pixel-wide plot
 ROW = '<div style="display:flex;flex-wrap:wrap;gap:6px 10px;align-items:flex-start;margin:6px 0">{}</div>'
 HEADER = '<p style="margin:4px 0"><b>{}</b></p>'
 TILE = ('<figure style="margin:0;text-align:center;font-size:0.85em;line-height:1.25;{style}">'
-        '<img src="{src}" width="{size}" height="{size}" style="image-rendering:pixelated;display:block;margin:0 auto" '
-        'alt="{alt}">{extra}<figcaption>{caption}</figcaption></figure>')
+        '<img src="{src}" width="{size}" height="{size}" style="image-rendering:pixelated;display:block;margin:0 auto;'
+        '{frame}" alt="{alt}">{extra}<figcaption>{caption}</figcaption></figure>')
+# A thin grey frame: a synthesized image may be white all over (a filter that likes brightness everywhere),
+# and would look like an empty panel on the white page without one.
+FRAME = "outline:1px solid #8c8c8c"
 
 
 def tile(image: np.ndarray, name: str, caption: str | None = None, size: int = TILE_PX, extra: str = "",
-          style: str = "") -> str:
+          style: str = "", framed: bool = False) -> str:
     """One uint8 picture (grey or RGB) enlarged to ``size`` px, with its caption (HTML; default: ``name``)."""
     return TILE.format(src=png_data_url(image), size=size, alt=html.escape(name), caption=caption or name,
-                       extra=extra, style=style)
+                       extra=extra, style=style, frame=FRAME if framed else "")
 
 
 def grey_uint8(image: np.ndarray) -> np.ndarray:
@@ -107,11 +111,15 @@ def _sparkline(values: np.ndarray, width: int, height: int, colour: str) -> str:
             f'stroke-width="2"/></svg>')
 
 
-def _target_name(layer: str, index: int) -> str:
-    return f"class {index}" if layer == "logits" else f"{layer} #{index}"
+def _target_name(layer: str, index: int, class_names: Sequence[str]) -> str:
+    if layer != "logits":
+        return f"{layer} #{index}"
+    name = class_names[index] if index < len(class_names) else str(index)
+    return f"class {name}" if name == str(index) else f"class {index}: {name}"
 
 
-def maximization_html(result: MaximizationResult, dead: set[tuple[str, int]] | None = None) -> str:
+def maximization_html(result: MaximizationResult, dead: set[tuple[str, int]] | None = None,
+                      class_names: Sequence[str] = ()) -> str:
     """One tile per target: the synthesized image, its activation at every step, and first → last value.
 
     Targets in ``dead`` (filters that never fire on real images) are framed in red, so that nobody
@@ -121,13 +129,13 @@ def maximization_html(result: MaximizationResult, dead: set[tuple[str, int]] | N
     rows: dict[str, list[str]] = {}  # one row per layer, as the feature maps
     for index, (layer, filter_index) in enumerate(result.targets):
         is_dead = (layer, filter_index) in dead
-        name, objective = _target_name(layer, filter_index), result.objective[index]
+        name, objective = _target_name(layer, filter_index, class_names), result.objective[index]
         caption = (f"<b>{name}</b>" + (f'<br><b style="color:{DEAD_COLOR}">dead filter</b>' if is_dead else "")
                    + f"<br>activation {objective[0]:.2g} → {objective[-1]:.2g}")
         style = f"border:3px solid {DEAD_COLOR};padding:2px" if is_dead else "padding:5px"
         curve = _sparkline(objective, 112, 40, DEAD_COLOR if is_dead else CURVE_COLOR)
         rows.setdefault(layer, []).append(tile(grey_uint8(result.images[index]), name, caption, size=112, extra=curve,
-                                                style=style))
+                                                style=style, framed=True))
     return (HEADER.format("Activation maximization: the input each filter responds to most")
             + "<p style='margin:0'>Found by gradient ascent on the image, starting from noise; under each image, "
               "its activation at every step.</p>"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from plots.html_grids import HEADER, ROW, feature_map_rgb, tile
+from plots.html_grids import GREEN_TEXT, HEADER, ROW, feature_map_rgb, tile
 from plots.render import png_data_url
 
 if TYPE_CHECKING:  # only for type hints: drawing needs no TensorFlow, which explainers imports
@@ -32,7 +32,7 @@ def _pair_tile(picture_a: np.ndarray, picture_b: np.ndarray, pair: tuple[int, in
                        f'style="image-rendering:pixelated" alt="filter {k}">'
                        for picture, k in zip((picture_a, picture_b), pair))
     frame = f"border:3px solid {TWIN_COLOR};padding:2px" if twin else "padding:5px"
-    mark = f' <b style="color:{TWIN_COLOR}">twin</b>' if twin else ""
+    mark = f' <b style="color:{GREEN_TEXT}">twin</b>' if twin else ""
     return (f'<figure style="margin:0;text-align:center;font-size:0.85em;{frame}">'
             f'<div style="display:flex;gap:3px">{pictures}</div>'
             f'<figcaption>#{pair[0]} ↔ #{pair[1]}<br><b>{similarity:+.2f}</b>{mark}</figcaption></figure>')
@@ -61,12 +61,14 @@ def figure_img(picture: np.ndarray, alt: str) -> str:
 
 
 def network_column_html(title: str, facts: str, figures: list[tuple[str, np.ndarray]], maximization: str,
-                        overlay: np.ndarray, cam_caption: str) -> str:
+                        overlay: np.ndarray | None, cam_caption: str) -> str:
     """One model of the deeper-network comparison: its card, its conv filters, what each filter wants to see,
-    and Grad-CAM of the student's image at its last conv layer."""
+    and Grad-CAM of the student's image at its last conv layer (``overlay`` None: no image, ``cam_caption`` says
+    how to get one)."""
     weights = "".join(figure_img(picture, alt) for alt, picture in figures)
-    cam = tile(overlay, "Grad-CAM of your image", cam_caption, size=overlay.shape[0],
-               style=f"max-width:{overlay.shape[0] + 120}px")
+    cam = NOTE.format(cam_caption) if overlay is None else ROW.format(
+        tile(overlay, "Grad-CAM of your image", cam_caption, size=overlay.shape[0],
+             style=f"max-width:{overlay.shape[0] + 120}px"))
     return (f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>" + NOTE.format(facts)
-            + HEADER.format("Grad-CAM of your image at the last conv layer") + ROW.format(cam)
+            + HEADER.format("Grad-CAM of your image at the last conv layer") + cam
             + HEADER.format("The conv filters") + weights + maximization)

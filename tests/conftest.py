@@ -6,12 +6,15 @@ models), so the suite runs offline on a fresh clone.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
 
 from cnn.datasets import load_split, to_model_input
+from harness.app_server import ROOT, running_app
 from harness.browser import RequestLog, chromium
 from harness.data_folder import write_offline_data_dir
 
@@ -34,6 +37,17 @@ def offline_data_dir(tmp_path_factory) -> Path:
     """A --data-dir with MNIST's shipped test files and a 60k "training set" made of them,
     so that code paths needing the training set run without the real one."""
     return write_offline_data_dir(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def training_server(tmp_path_factory, offline_data_dir) -> Iterator[tuple[str, Path]]:
+    """A local server (training allowed) on copies of the shipped MNIST models, with a training set: its URL,
+    and the folder of its models."""
+    models = tmp_path_factory.mktemp("models")
+    for path in (ROOT / "saved_models").glob("mnist_*"):
+        shutil.copy(path, models / path.name)
+    with running_app("--models-dir", str(models), "--data-dir", str(offline_data_dir)) as (url, _):
+        yield url, models
 
 
 @pytest.fixture(scope="session")

@@ -126,7 +126,7 @@ def _upload_cases(tmp_path) -> dict[str, tuple[str, str]]:
     save("cmyk.jpg", Image.fromarray(255 - digit).convert("CMYK"), "Prediction: 4")
     frames = [Image.fromarray(255 - digit).convert("P"), Image.fromarray(255 - render_digit(7)).convert("P")]
     save("animated.gif", frames[0], "Prediction: 4", save_all=True, append_images=frames[1:], loop=0)
-    save("one_pixel.png", Image.new("RGB", (1, 1), "white"), "Draw")
+    save("one_pixel.png", Image.new("RGB", (1, 1), "white"), "nothing to read")
     write("empty.png", b"", "empty")
     write("not_an_image.png", b"hello, this is text\n" * 50, "not an image")
     write("truncated.png", (tmp_path / "white_on_black.png").read_bytes()[:300], "not an image")

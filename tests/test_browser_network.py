@@ -323,7 +323,7 @@ def test_the_server_refuses_anything_but_an_image_for_the_deeper_views():
     assert browser_image([0.5] * 784).shape == (28, 28)
     for value, reason in (([0.5] * 783, "783 values"), ("x" * 784, "str"), ([True] * 784, "something else"),
                           ([float("nan")] * 784, "something else"), ([2.0] * 784, "from 2 to 2"),
-                          ([0] * 784, "Draw a digit first")):
+                          ([0] * 784, "Draw first")):
         with pytest.raises(InputImageError, match=reason):
             browser_image(value)
 

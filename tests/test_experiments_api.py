@@ -42,9 +42,12 @@ def test_adversarial_example(client):
 def test_a_session_without_an_image_is_told_to_choose_one(url):
     fresh = Client(url, verbose=False)
     for endpoint, args in (("/adversarial", ("mnist", TARGETED, 0.2, 3)), ("/feature_inversion", ("mnist",)),
-                           ("/style_transfer", ("mnist", "fashion_mnist", 0)), ("/deeper_network", ("mnist",))):
+                           ("/style_transfer", ("mnist", "fashion_mnist", 0))):
         with pytest.raises(AppError, match="Choose, draw or upload an image first"):
             fresh.predict(*args, api_name=endpoint)
+    # The networks compared need no image: all but the Grad-CAM of one.
+    two, three = fresh.predict("mnist", api_name="/deeper_network")
+    assert "The conv filters" in three and "Draw, choose or upload an image" in three
 
 
 def test_feature_inversion_and_style_transfer(client):

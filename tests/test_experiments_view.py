@@ -147,7 +147,7 @@ def test_style_transfer_takes_the_style_of_a_shipped_test_image(mnist_set, seven
     assert after < 0.5 * before
     with pytest.raises(ValueError, match="The style comes from one of"):
         style_transfer_view(mnist_set, seven, "cifar10", 0)
-    with pytest.raises(ValueError, match="The style image must be between 0 and 9999"):
+    with pytest.raises(ValueError, match="The style image must be between 0 and 9,999"):
         style_transfer_view(mnist_set, seven, "mnist", 10_000)
     with pytest.raises(InputImageError):
         feature_inversion(mnist_set, None)

@@ -1,7 +1,6 @@
 """The instructor's flow through the real API: train in the app, and every student is served the new model."""
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
@@ -10,21 +9,11 @@ from gradio_client.exceptions import AppError
 from gradio_client.utils import Status
 from PIL import Image
 
-from harness.app_server import ROOT, running_app
 from harness.strokes import render_digit
 
 
-@pytest.fixture(scope="module")
-def local_server(tmp_path_factory, offline_data_dir):
-    models = tmp_path_factory.mktemp("models")
-    for path in (ROOT / "saved_models").glob("mnist_*"):
-        shutil.copy(path, models / path.name)
-    with running_app("--models-dir", str(models), "--data-dir", str(offline_data_dir)) as (url, _):
-        yield url, models
-
-
-def test_training_swaps_the_model_for_everyone_and_saves_only_when_asked(local_server, tmp_path):
-    url, models = local_server
+def test_training_swaps_the_model_for_everyone_and_saves_only_when_asked(training_server, tmp_path):
+    url, models = training_server
     student, instructor, second_instructor = (Client(url, verbose=False) for _ in range(3))
     path = tmp_path / "five.png"
     Image.fromarray(render_digit(5, stroke_width=20)).save(path)
@@ -49,8 +38,8 @@ def test_training_swaps_the_model_for_everyone_and_saves_only_when_asked(local_s
     assert (models / "mnist_simple_cnn.keras").read_bytes() == shipped  # training did not touch the file
 
 
-def test_cancel_stops_the_training_and_keeps_the_model(local_server, tmp_path):
-    url, _ = local_server
+def test_cancel_stops_the_training_and_keeps_the_model(training_server, tmp_path):
+    url, _ = training_server
     instructor, student = Client(url, verbose=False), Client(url, verbose=False)
     before = student.predict(0, False, -1, "mnist", api_name="/explain_test_image")[0]
     job = instructor.submit("mnist", False, 5, 128, 0.003, 1, 8, 8, 0, api_name="/train")

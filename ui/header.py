@@ -1,4 +1,4 @@
-"""The page's header: the dataset every tab shows, and the card of the model served for it."""
+"""The page's header: the dataset every tab shows, the card of the model served for it, and the projector switch."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +11,14 @@ from ui.queues import INSTANT
 from webapp.header import header_card
 
 
+# The projector view (webapp/static/cnn_demo.css, html.cnn-projector): larger type and pictures for the back row.
+# Switched in the page alone, no request; remembered by the browser, and on at once with ?projector in the URL.
+PROJECTOR_FROM_PAGE = ("() => new URLSearchParams(location.search).has('projector') "
+                       "|| localStorage.getItem('cnn-projector') === 'on'")
+PROJECTOR_TO_PAGE = ("(on) => { document.documentElement.classList.toggle('cnn-projector', on); "
+                     "localStorage.setItem('cnn-projector', on ? 'on' : 'off'); }")
+
+
 @dataclass(frozen=True)
 class Header:
     dataset: gr.Radio  # every tab follows it
@@ -18,15 +26,22 @@ class Header:
 
 
 def page_header(app: gr.Blocks, manager: ModelManager, first_dataset: str) -> Header:
-    with gr.Row():
+    with gr.Row(elem_id="page-header"):
         dataset = gr.Radio([(info.title, name) for name, info in DATASETS.items()], value=first_dataset,
                            label="Dataset", scale=1, min_width=260)
         with gr.Column(scale=3, min_width=320):  # wraps under the dataset choice on a phone
             card = gr.Markdown(elem_id="model-card")
+            projector = gr.Checkbox(False, label="📽️ Projector view: larger type and pictures, for the back row",
+                                    elem_id="projector", container=False)
+        # The page clicks it when the model of its dataset is swapped (a training, a reload: webapp/static/).
+        card_news = gr.Button("Show the new model's card", elem_id="model-card-refresh", visible="hidden")
 
     def show_card(name: str) -> str:
         return header_card(manager, name)
 
     dataset.change(show_card, dataset, card, api_visibility="private", **INSTANT)
     app.load(show_card, dataset, card, api_visibility="private", **INSTANT)
+    card_news.click(show_card, dataset, card, api_visibility="private", **INSTANT)
+    app.load(None, None, projector, js=PROJECTOR_FROM_PAGE)
+    projector.change(None, projector, None, js=PROJECTOR_TO_PAGE)
     return Header(dataset, card)

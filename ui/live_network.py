@@ -17,13 +17,17 @@ from plots.html_grids import FEATURE_LUT
 from plots.overlay import HEATMAP_LUT
 from webapp.browser_routes import static_url
 from webapp.grad_cam_view import FALLBACK
+from webapp.notes import DRAW_WHAT
 from webapp.served import DEFAULT_METHOD
 
+# The hint names what to draw: the page writes it for the dataset shown (settings["draw_what"]).
 PAD_HTML = """<div class="cnn-pad">
-<p class="cnn-hint">Draw one digit, big and centred: the network follows your pen, in your browser.</p>
-<canvas aria-label="Drawing area: draw one digit here"></canvas>
+<p class="cnn-hint" id="cnn-hint">Draw <span class="cnn-draw-what">a digit</span>, big and centred: the network
+follows your pen, in your browser.</p>
+<canvas role="img" aria-label="Drawing pad: draw with the mouse, a pen or a finger. The prediction is read out as it
+changes." aria-describedby="cnn-hint"></canvas>
 <div class="cnn-tools"><button type="button" class="cnn-undo">↶ Undo</button>
-<button type="button" class="cnn-clear">🗑️ Clear</button><output class="cnn-summary"></output></div>
+<button type="button" class="cnn-clear">🗑️ Clear</button><output class="cnn-summary" aria-live="off"></output></div>
 </div>"""
 
 
@@ -37,7 +41,7 @@ def _on_load(mount: str) -> str:
 
 def page_settings(first_dataset: str) -> dict:
     """What the page needs from the server besides the model: choices, preprocessing geometry, colours."""
-    return {"first_dataset": first_dataset, "default_method": DEFAULT_METHOD,
+    return {"first_dataset": first_dataset, "default_method": DEFAULT_METHOD, "draw_what": DRAW_WHAT,
             "fallback_method": FALLBACK, "predicted": PREDICTED,
             "geometry": {"frame": FRAME, "digit_box": DIGIT_BOX, "centre": MNIST_CENTRE,
                          "stroke_fraction": TARGET_STROKE_FRACTION},

@@ -31,5 +31,6 @@ def browser_image(value: object) -> np.ndarray:
     if image.min() < 0 or image.max() > 1:
         raise InputImageError(f"{SHAPE_MESSAGE}; this one has values from {image.min():.3g} to {image.max():.3g}.")
     if image.max() == 0:
-        raise InputImageError("Draw a digit first: the canvas is empty.")
+        raise InputImageError("Draw first: the canvas is empty, or what is drawn is too small to read (draw it "
+                              "big and centred).")
     return image.reshape(FRAME, FRAME).astype(np.float32)

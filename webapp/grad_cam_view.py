@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnn.datasets import dataset_info
-from cnn.preprocessing import InputImageError, image_to_mnist, load_upload, sketch_to_mnist
+from cnn.preprocessing import (InputImageError, NothingToReadError, image_to_mnist, load_upload,
+                               sketch_to_mnist)
 from explainers import PREDICTED, CAMResult, GradCAM, HiResCAM, guided_grad_cam
 from explainers.attribution import check_class
 from plots import class_grid_figure, figure_to_image, heatmap_overlay, variants_figure
+from webapp import notes
 from webapp.served import DEFAULT_METHOD, ExplainerSet
 
 OVERLAY_SIZE = 112  # 4 px per input pixel; the page shows it twice as large, smoothly
@@ -27,6 +29,7 @@ class Explanation:
     image28: np.ndarray | None = None  # what the model sees; kept by the session for the deeper views
     probabilities: dict[str, float] | None = None
     overlay: np.ndarray | None = None
+    note: str = ""  # what the image is ("Test image #62, labelled **9**."), said again when the target changes
 
 
 def target_choices(dataset: str) -> list[tuple[str, int]]:
@@ -78,6 +81,7 @@ def explain_image(explainer_set: ExplainerSet, image28: np.ndarray, target: int,
         image28=image28,
         probabilities={names[i]: float(p) for i, p in enumerate(result.probabilities)},
         overlay=heatmap_overlay(image28, shown.heatmap, OVERLAY_SIZE),
+        note=note,
     )
 
 
@@ -89,19 +93,33 @@ def explain_sketch(explainer_set: ExplainerSet, sketch: object, target: object,
         return Explanation(message=f"✏️ {err}")
 
 
+def upload_label(dataset: str) -> str:
+    return f"A picture of {notes.DRAW_WHAT[dataset]} (PNG, JPEG, GIF, ≤ 10 MB)"
+
+
 def explain_upload(explainer_set: ExplainerSet, path: str | None, target: object,
                    method: str = DEFAULT_METHOD) -> Explanation:
+    what = notes.DRAW_WHAT[explainer_set.served.dataset]
     if not path:
-        return Explanation(message="📁 Upload a picture of a digit (PNG or JPEG).")
+        return Explanation(message=f"📁 Upload a picture of {what} (PNG or JPEG).")
     try:
-        return explain_image(explainer_set, image_to_mnist(load_upload(path)), parse_target(target), method)
+        image28 = image_to_mnist(load_upload(path))
+    except NothingToReadError:  # worded for a canvas: this is a picture
+        return Explanation(message=f"⚠️ This picture has nothing to read: it is blank, or its marks are too small. "
+                                   f"Upload a picture of {what}, dark on light or light on dark, filling most of it.")
     except InputImageError as err:
         return Explanation(message=f"⚠️ {err}")
+    return explain_image(explainer_set, image28, parse_target(target), method)
 
 
 def test_choices(explainer_set: ExplainerSet, misclassified_only: bool) -> int:
     """How many test images the browser offers: all 10,000, or only the misclassified ones."""
     return len(explainer_set.misclassified) if misclassified_only else len(explainer_set.test_set[1])
+
+
+def random_position(explainer_set: ExplainerSet, misclassified_only: bool) -> int:
+    """A position in the browser's list (of all test images, or of the misclassified ones), at random."""
+    return int(np.random.default_rng().integers(max(test_choices(explainer_set, misclassified_only), 1)))
 
 
 def explain_test_image(explainer_set: ExplainerSet, position: int, misclassified_only: bool, target: object,

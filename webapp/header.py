@@ -14,7 +14,8 @@ def model_card(served: ServedModel) -> str:
     lines = [f"**{title} model**, {served.model.count_params():,} parameters: {arch.describe()}"]
     if card is not None:
         recipe = card.config
-        recipe_text = f"{recipe.epochs} epochs, batch {recipe.batch_size}, Adam lr {recipe.learning_rate:g}" \
+        recipe_text = f"{recipe.epochs} epoch{'s' if recipe.epochs != 1 else ''}, batch {recipe.batch_size}, " \
+                      f"Adam lr {recipe.learning_rate:g}" \
                       f"{' (cosine decay)' if recipe.lr_schedule == 'cosine' else ''}" \
                       f"{', augmented' if recipe.augment else ''}, seed {recipe.seed}"
         lines.append(f"test accuracy **{card.test_accuracy:.2%}** on 10,000 unseen images · trained "

@@ -23,13 +23,18 @@ SECONDS_PER_STEP = 2e-4  # per synthesized image, on this 2-core machine, idle (
 DEFAULT_SETTINGS = (ALL_CONV, None, STEPS, LEARNING_RATE, 0, Regularization())  # the tab's first picture
 
 
+def _written(number: float) -> str:
+    """A bound as a person writes it: 2,147,483,647, not 2.14748e+09; 0.0001 as it is."""
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
+
+
 def checked_number(name: str, value: object, low: float, high: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, not {value!r}.") from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise ValueError(f"{name} must be between {low:g} and {high:g} (got {value!r}).")
+        raise ValueError(f"{name} must be between {_written(low)} and {_written(high)} (got {value!r}).")
     return number
 
 
@@ -54,7 +59,7 @@ def synthesized(explainer_set: ExplainerSet, layer: str, filter_index: int | Non
     """The grid of synthesized images (the long job)."""
     result = explainer_set.maximizer.maximize_targets(_targets(explainer_set, layer, filter_index), steps, lr, seed,
                                                       Regularization(**regularization))
-    return maximization_html(result, explainer_set.dead_filters)
+    return maximization_html(result, explainer_set.dead_filters, explainer_set.class_names)
 
 
 def maximization(explainer_set: ExplainerSet, layer: str, filter_choice: object, steps: object, lr: object,

@@ -222,21 +222,26 @@ def _card_facts(explainer_set: ExplainerSet) -> str:
     return (f"{html.escape(architecture_of(model).describe())}; {model.count_params():,} parameters; {accuracy}.")
 
 
-def _column(explainer_set: ExplainerSet, title: str, image: np.ndarray, synthesized: str) -> str:
-    explanation = explain_image(explainer_set, image, PREDICTED, "Grad-CAM")
+def _column(explainer_set: ExplainerSet, title: str, image: np.ndarray | None, synthesized: str) -> str:
     layer = conv_layer_names(explainer_set.served.model)[-1]
     size = explainer_set.served.model.get_layer(layer).output.shape[1]
-    caption = (f"at <b>{layer}</b> ({size}x{size} maps)<br>"
-               + html.escape(explanation.message).replace("**", ""))  # the tab's markdown, as plain text
+    if image is None:
+        overlay, caption = None, (f"At <b>{layer}</b> ({size}x{size} maps). Draw, choose or upload an image in the "
+                                  "Grad-CAM tab to see it here.")
+    else:
+        explanation = explain_image(explainer_set, image, PREDICTED, "Grad-CAM")
+        overlay, caption = explanation.overlay, (f"at <b>{layer}</b> ({size}x{size} maps)<br>"
+                                                 + html.escape(explanation.message).replace("**", ""))  # plain text
     return network_column_html(title, _card_facts(explainer_set), _weight_figures(explainer_set), synthesized,
-                               explanation.overlay, caption)
+                               overlay, caption)
 
 
 def deeper_network(explainer_set: ExplainerSet, manager: ModelManager, image28: np.ndarray | None,
                    on_wait: Callable[[Waiting], None] | None = None) -> tuple[str, str]:
-    """The served two-block model and the three-block variant side by side (HTML, one column each). Their
-    synthesized images are long jobs, computed once per model; ``on_wait`` hears about them meanwhile."""
-    image = checked_image(image28)
+    """The served two-block model and the three-block variant side by side (HTML, one column each); without an
+    image, all but the Grad-CAM of it. Their synthesized images are long jobs, computed once per model; ``on_wait``
+    hears about them meanwhile."""
+    image = None if image28 is None else checked_image(image28)
     columns = {"Two conv blocks (served)": explainer_set,
                "Three conv blocks (the conv3 variant)": _deeper_set(explainer_set, manager)}
     pictures = wait_all([_default_maximization(s) for s in columns.values()], on_wait)

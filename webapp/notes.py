@@ -1,5 +1,10 @@
 """The seed notebook's classroom material, placed beside the pictures it talks about."""
 
+# The Activation Maximization tab after a dataset switch: its pictures were the other model's.
+NEW_DATASET_SYNTHESIS = "<p>Press <b>Synthesize</b> to see what this dataset's filters want to see.</p>"
+# What a student draws or uploads, in the words of each dataset.
+DRAW_WHAT = {"mnist": "a digit", "fashion_mnist": "a piece of clothing (a shirt, a shoe, a bag…)"}
+
 INTRO = """\
 # 🔍 What does a CNN see?
 A deliberately tiny convolutional network (**16 filters in all**) explained three ways:

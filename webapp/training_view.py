@@ -7,6 +7,7 @@ which stops after the current batch; the served model changes only if training f
 """
 from __future__ import annotations
 
+import html
 import threading
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -86,15 +87,15 @@ class TrainingSupervisor:
 @dataclass(frozen=True)
 class TrainingUpdate:
     fraction: float
-    status: str
+    status: str  # HTML
     curves: np.ndarray | None = None  # set when a new epoch has finished
     confusion: np.ndarray | None = None  # set once, at the end
 
 
 def progress_html(update: TrainingUpdate) -> str:
-    """The page's progress bar and the status line under it."""
-    return (f"<progress value='{update.fraction:.3f}' max='1' style='width:100%;height:1.4em'></progress>"
-            f"<p>{update.status}</p>")
+    """The page's progress bar and the status line under it (the status is HTML, its words escaped)."""
+    return (f"<progress value='{update.fraction:.3f}' max='1' aria-label='Training progress' "
+            f"style='width:100%;height:1.4em'></progress><p>{update.status}</p>")
 
 
 def _history(progress: list[TrainingProgress]) -> dict[str, list[float]]:
@@ -121,12 +122,12 @@ def served_confusion(explainer_set: ExplainerSet) -> np.ndarray:
 
 def _final(job: TrainingJob, served_explainers: ServedExplainers) -> TrainingUpdate:
     if job.error:
-        return TrainingUpdate(0.0, f"⚠️ {job.error}")
+        return TrainingUpdate(0.0, f"⚠️ {html.escape(job.error)}")
     if job.served is None:
         return TrainingUpdate(0.0, "Training cancelled: everyone keeps the model they had.")
     saved = " It is saved as the model the app starts with." if job.save else ""
     return TrainingUpdate(1.0, f"✅ Done in {job.result.seconds:.0f} s: test accuracy "
-                               f"**{job.served.card.test_accuracy:.2%}**. Every student is now served this model."
+                               f"<b>{job.served.card.test_accuracy:.2%}</b>. Every student is now served this model."
                                + saved,
                           figure_to_image(training_curves_figure(_history(job.progress), job.progress)),
                           served_confusion(served_explainers(job.dataset)))  # the same test predictions the tabs use

@@ -12,7 +12,7 @@ from explainers import PREDICTED
 from ui.friendly import friendly
 from ui.number_dropdown import NumberDropdown
 from ui.queues import HEAVY, INSTANT, LONG, tell
-from ui.tabs import FIGURE_BUTTONS
+from ui.tabs import figure
 from ui.tabs.grad_cam import ExplainedImage
 from webapp import notes
 from webapp.experiments_view import (ATTACKS, CURVE_IMAGES, DEFAULT_AIM, DEFAULT_EPSILON, EPSILON_RANGE,
@@ -48,8 +48,8 @@ def experiments_tab(served_explainers: ServedExplainers, manager: ModelManager, 
     with section("📉 Robustness curve of the shipped models", notes.ROBUSTNESS):
         curve_button = gr.Button(f"Attack {CURVE_IMAGES:,} test images of each dataset (the first time up to a "
                                  "minute, then instant)", variant="primary")
-        curve = gr.Image(elem_id="robustness-curve", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
-        success = gr.Dataframe(headers=SUCCESS_HEADERS, interactive=False, elem_id="targeted-success",
+        curve = figure("robustness-curve", "Accuracy of the shipped models against the attack's ε")
+        success = gr.Dataframe(headers=SUCCESS_HEADERS, interactive=False, elem_id="targeted-success", wrap=True,
                                label="Targeted PGD on 100 test images, each aimed at the class after its label: "
                                      "how often it gets there")
     with section("🔁 Feature inversion: what each layer keeps", notes.INVERSION):
@@ -101,20 +101,22 @@ def experiments_tab(served_explainers: ServedExplainers, manager: ModelManager, 
     def on_deeper(image28, name, progress=gr.Progress()):
         return deeper_network(served_explainers(name), manager, image28, tell(progress))
 
-    drawing_first(attack_button).success(on_attack, [image_state, dataset, kind, epsilon, aim], attack_view,
-                                         api_name="adversarial", **HEAVY)
+    attacking = drawing_first(attack_button).success(on_attack, [image_state, dataset, kind, epsilon, aim],
+                                                     attack_view, api_name="adversarial", **HEAVY)
     curve_button.click(on_curve, None, [curve, success], api_name="robustness_curve", **LONG)
-    drawing_first(inversion_button).success(on_inversion, [image_state, dataset], inversion,
-                                            api_name="feature_inversion", **HEAVY)
-    drawing_first(style_button).success(on_style, [image_state, dataset, style_dataset, style_index], style,
-                                        api_name="style_transfer", **HEAVY)
-    drawing_first(match_button).success(on_match, [image_state, pair, layer], matching, api_name="match_filters",
-                                        **HEAVY)
-    drawing_first(deeper_button).success(on_deeper, [image_state, dataset], [two_blocks, three_blocks],
-                                         api_name="deeper_network", **LONG)
+    inverting = drawing_first(inversion_button).success(on_inversion, [image_state, dataset], inversion,
+                                                        api_name="feature_inversion", **HEAVY)
+    styling = drawing_first(style_button).success(on_style, [image_state, dataset, style_dataset, style_index],
+                                                  style, api_name="style_transfer", **HEAVY)
+    # These two compare whole networks: the student's image only adds to them (an empty canvas is no image).
+    drawing_first(match_button, required=False).success(on_match, [image_state, pair, layer], matching,
+                                                        api_name="match_filters", **HEAVY)
+    deepening = drawing_first(deeper_button, required=False).success(
+        on_deeper, [image_state, dataset], [two_blocks, three_blocks], api_name="deeper_network", **LONG)
     # The Grad-CAM tab's chosen class is the attack's target too ("why not a 3?" becomes "make it a 3").
     target.change(lambda chosen: gr.skip() if chosen in (None, PREDICTED) else chosen, target, aim,
                   api_visibility="private", show_progress="hidden")
+    # Results belong to the dataset they are shown under: a switch cancels what this page still waits for.
     dataset.change(lambda name: (NumberDropdown(choices=aim_choices(name), value=DEFAULT_AIM), "", "", "", "", ""),
                    dataset, [aim, attack_view, inversion, style, two_blocks, three_blocks], api_visibility="private",
-                   **INSTANT)
+                   cancels=[attacking, inverting, styling, deepening], **INSTANT)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from cnn.architecture import LOGITS_LAYER
 from explainers import Regularization
 from explainers.activation_maximizer import LEARNING_RATE, STEPS
 from ui.friendly import friendly
@@ -40,14 +41,21 @@ def maximization_tab(served_explainers: ServedExplainers, dataset: gr.Radio, tab
 
     @friendly
     def on_dataset(name):
-        return gr.Dropdown(choices=layer_choices(served_explainers(name)), value=ALL_CONV)
+        return gr.Dropdown(choices=layer_choices(served_explainers(name)), value=ALL_CONV), notes.NEW_DATASET_SYNTHESIS
 
     @friendly
     def on_layer(name, chosen_layer):
-        return gr.Dropdown(choices=["all"] + filter_choices(served_explainers(name), chosen_layer), value="all")
+        explainer_set = served_explainers(name)
+        indices = filter_choices(explainer_set, chosen_layer)
+        # The logits' "filters" are the classes: named (a Fashion-MNIST class is a word, not a number).
+        labels = ([f"{i} · {n}" if n != str(i) else n for i, n in enumerate(explainer_set.class_names)]
+                  if chosen_layer == LOGITS_LAYER else [str(i) for i in indices])
+        return gr.Dropdown(choices=[("all", "all")] + list(zip(labels, indices)), value="all")
 
     inputs = [dataset, layer, filter_choice, steps, lr, l2, jitter, blur, tv, seed]
-    run.click(on_run, inputs, picture, api_name="maximize", **LONG)
-    tab.select(on_run, inputs, picture, api_visibility="private", **LONG)
-    dataset.change(on_dataset, dataset, layer, api_visibility="private", **INSTANT)
+    running = run.click(on_run, inputs, picture, api_name="maximize", **LONG)
+    opening = tab.select(on_run, inputs, picture, api_visibility="private", **LONG)
+    # Results belong to the dataset they are shown under: a switch cancels what this page still waits for.
+    dataset.change(on_dataset, dataset, [layer, picture], api_visibility="private", cancels=[running, opening],
+                   **INSTANT)
     layer.change(on_layer, [dataset, layer], filter_choice, api_visibility="private")

@@ -10,7 +10,7 @@ from cnn.training import TrainingConfig
 from ui.friendly import friendly
 from ui.number_dropdown import NumberDropdown
 from ui.queues import HEAVY, INSTANT
-from ui.tabs import FIGURE_BUTTONS
+from ui.tabs import figure
 from webapp import notes
 from webapp.header import model_card
 from webapp.policy import ServerPolicy
@@ -46,8 +46,8 @@ def model_tab(manager: ModelManager, served_explainers: ServedExplainers, policy
             restore = gr.Button("Reload the saved model (undo an unsaved training)", interactive=enabled)
         with gr.Column(scale=5):
             progress = gr.HTML("<p>No training yet.</p>", elem_id="training-progress")
-            curves = gr.Image(elem_id="training-curves", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
-            confusion = gr.Image(elem_id="confusion", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
+            curves = figure("training-curves", "Loss and accuracy at every epoch of the training")
+            confusion = figure("confusion", "Confusion matrix of the served model on the 10,000 test images")
 
     @friendly
     def on_train(name, save_file, *form):

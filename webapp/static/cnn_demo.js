@@ -9,6 +9,7 @@
 import { arithmetic } from "./arithmetic.js";
 import { DrawingPad } from "./drawing_pad.js";
 import { explainImage, featureMaps, spatialLayers } from "./explain.js";
+import { commitNumbersWithTheKeyboard } from "./keyboard.js";
 import { escapeHtml, LiveViews } from "./live_views.js";
 import { fetchNetwork, watchModels } from "./model_feed.js";
 import { forward } from "./network.js";
@@ -19,15 +20,17 @@ const PIXELS = 28 * 28;
 // land on the server in the same instant.
 const SWAP_SPREAD_MS = 1500;
 const NEW_MODEL = "🔄 <b>A newly trained model is now served to everyone.</b>";
-const EMPTY = "✏️ Draw a digit, big and centred: the network follows your pen.";
-const TOO_SMALL = "✏️ That is too small to read: draw a bigger digit.";
+const empty = (what) => `✏️ Draw ${what}, big and centred: the network follows your pen.`;
+const TOO_SMALL = "✏️ That is too small to read: draw it bigger.";
+// The header's hidden button that shows the card of the model served now (ui/header.py).
+const CARD_REFRESH = "#model-card-refresh";
 // The benchmark reads each frame's duration as a User Timing measure of this name.
 const FRAME_MEASURE = "cnn-demo frame";
 
 const state = {
   settings: null, dataset: null, method: null, target: null, drawing: true,
   network: null, networks: new Map(), served: {}, loading: null,
-  pad: null, views: null, summary: null, strokes: [], size: 0, image: null,
+  pad: null, views: null, summary: null, drawWhat: null, strokes: [], size: 0, image: null,
 };
 let firstLoad;
 const firstLoaded = new Promise((resolve) => { firstLoad = resolve; });
@@ -43,6 +46,7 @@ async function load(dataset, notice = "") {
   state.network = network;
   state.views?.useNetwork(network, spatialLayers(network));
   state.views?.announce(notice);
+  if (notice) document.querySelector(CARD_REFRESH)?.click(); // the header's card, of the new model
   render();
   firstLoad();
   if (state.served[dataset] && state.served[dataset] !== network.modelId) onModels({}); // swapped meanwhile
@@ -51,6 +55,7 @@ async function load(dataset, notice = "") {
 function useDataset(dataset, notice = "") {
   if (state.dataset === dataset && !notice) return;
   state.dataset = dataset;
+  if (state.drawWhat) state.drawWhat.textContent = drawWhat();
   state.loading = load(dataset, notice).catch((error) => {
     state.views?.empty(`⚠️ The ${escapeHtml(dataset)} model cannot run in this page: ${escapeHtml(error.message)}`);
     throw error;
@@ -92,6 +97,8 @@ function reason(network, result, fallbackUsed) {
   return `Red: where the evidence for ${target} lies.`;
 }
 
+const drawWhat = () => state.settings.draw_what[state.dataset] ?? "one picture";
+
 // As the server's explain_image: an empty map of one method is replaced by HiResCAM's, saying so.
 function showExplanation(image) {
   const network = state.network;
@@ -103,6 +110,7 @@ function showExplanation(image) {
   const name = network.classNames[result.predicted];
   const sure = result.probabilities[result.predicted] * 100;
   state.views.show(input, result, shown.heatmap, featureMaps(network, result.pass));
+  state.views.useMethod(fallbackUsed ? `${fallback}, as ${state.method} finds no evidence` : state.method);
   state.views.sayPrediction(name, sure.toFixed(1), reason(network, result, fallbackUsed));
   summarize(`${name} · ${sure.toFixed(0)}%`);
 }
@@ -118,7 +126,8 @@ function render() {
   state.image = state.strokes.length ? strokesToImage(state.strokes, state.size, state.size, state.settings.geometry)
     : null;
   if (!hasInk(state.image)) {
-    state.views.empty(state.image ? TOO_SMALL : EMPTY);
+    state.views.empty(state.image ? TOO_SMALL : empty(drawWhat()));
+    state.views.useMethod(state.method);
     summarize("");
   } else {
     showExplanation(state.image);
@@ -162,6 +171,7 @@ function start(settings) {
   document.head.append(stylesheet);
   useDataset(settings.first_dataset);
   connectGradio();
+  commitNumbersWithTheKeyboard(document);
   watchModels(onModels);
 }
 
@@ -170,6 +180,8 @@ export function mountPad(root, settings) {
   start(settings);
   const canvas = root.querySelector("canvas");
   state.summary = root.querySelector(".cnn-summary");
+  state.drawWhat = root.querySelector(".cnn-draw-what");
+  state.drawWhat.textContent = drawWhat();
   state.pad = new DrawingPad(canvas, (strokes, size) => {
     [state.strokes, state.size] = [strokes, size];
     render();

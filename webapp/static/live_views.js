@@ -10,6 +10,7 @@ import { mapsPicture, packColours, paintMaps, paintValues, Picture } from "./pic
 export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const percent = (probability) => `${(probability * 100).toFixed(1)}%`;
+const SPEAK_AFTER_MS = 600; // a pause in the drawing: long enough not to interrupt a stroke's every frame
 
 export class LiveViews {
   constructor(root, settings) {
@@ -17,8 +18,11 @@ export class LiveViews {
     this.grey = packColours(Array.from({ length: 256 }, (_, v) => [v, v, v]));
     this.featureColours = packColours(settings.feature_lut);
     this.heatmapColours = packColours(settings.heatmap_lut);
-    this.notice = element("p", { class: "cnn-notice", hidden: "" });
-    this.status = element("p", { id: "live-status", class: "cnn-status", "aria-live": "polite" });
+    this.notice = element("p", { class: "cnn-notice", hidden: "", "aria-live": "polite" }); // a new model, say
+    // The status changes at every frame of a stroke: a screen reader hears the prediction from a polite live
+    // region instead, once the pen has rested (SPEAK_AFTER_MS).
+    this.status = element("p", { id: "live-status", class: "cnn-status" });
+    this.spoken = element("p", { id: "live-announcement", class: "cnn-sr-only", "aria-live": "polite" });
     this.prediction = [element("b"), document.createTextNode(""), element("span")];
     this.input = new Picture(28, 28, "cnn-input");
     this.digit = new Picture(28, 28, "cnn-input"); // under the heatmap
@@ -35,8 +39,8 @@ export class LiveViews {
     this.method = element("span", { class: "cnn-method" });
     views.querySelector("#live-heatmap figcaption").append("(", this.method, "): weak ", legend, " strong evidence");
     // Its data-* attributes say what it shows (dataset, model, predicted class), for tests and tools.
-    this.root = element("div", { class: "cnn-live" }, [this.notice, this.status, views, this.probabilities,
-      this.layers]);
+    this.root = element("div", { class: "cnn-live" }, [this.notice, this.status, this.spoken, views,
+      this.probabilities, this.layers]);
     root.replaceChildren(this.root);
     this.arithmetic = new ArithmeticView(this.root, this.grey);
   }
@@ -79,9 +83,15 @@ export class LiveViews {
       row: rows[index] })), this.bars.map((bar) => bar.row), this.probabilities);
   }
 
-  /** The CAM method chosen, named above the heatmap. */
+  /** The CAM method of the heatmap shown, named above it. */
   useMethod(name) {
-    this.method.textContent = name;
+    setText(this.method, name);
+  }
+
+  /** Tell a screen reader ``text`` once the views have stopped changing for a moment (only the last). */
+  speak(text) {
+    clearTimeout(this.speaking);
+    this.speaking = setTimeout(() => setText(this.spoken, text), SPEAK_AFTER_MS);
   }
 
   /** A message instead of a prediction. */
@@ -101,6 +111,7 @@ export class LiveViews {
     }
     setText(predicted, `Prediction: ${name}`);
     setText(certainty, ` (${sure}% sure). `);
+    this.speak(`Prediction: ${name}, ${Math.round(Number(sure))}% sure.`);
     if (this.reason !== reasonHtml) {
       this.reason = reasonHtml;
       reason.innerHTML = reasonHtml;
@@ -115,6 +126,7 @@ export class LiveViews {
   /** Nothing to explain: grey pictures, empty bars, and why. */
   empty(message) {
     this.say(message);
+    this.speak(this.status.textContent);
     for (const picture of [this.input, this.digit, this.heatmap, ...(this.maps ?? [])]) picture.blank();
     for (const bar of this.bars ?? []) this.setBar(bar, 0, false);
     delete this.root.dataset.predicted;
