@@ -4,6 +4,8 @@
   repository, under a URL that names their version (a hash of the folder at start-up): the browser keeps
   them for a year and a second visit asks for none of them. The modules import each other by relative
   URLs, which keep the version. ``/cnn-demo/static/…`` serves the same files, revalidated at every use;
+- ``/cnn-demo/static-<version>/cnn_demo.bundle.js``: what the page loads, cnn_demo.js and the modules it
+  imports joined into one file at start-up (webapp/module_bundle.py): one request instead of fourteen;
 - ``/cnn-demo/network/<dataset>.json``: the served model's layer list and weights (webapp/browser_model.py),
   compressed once per model, revalidated by its ETag (a new model, a new ETag);
 - ``/cnn-demo/models/events``: the news of a swapped model (webapp/model_events.py).
@@ -29,11 +31,13 @@ from cnn.model_store import ModelFileError
 from ui.kept_answers import IMMUTABLE, REVALIDATE, KeptAnswer
 from webapp.browser_model import BrowserModel, BrowserModelError, browser_model
 from webapp.model_events import ModelWatchers
+from webapp.module_bundle import bundle
 from webapp.served import ServedExplainers
 
 PREFIX = "/cnn-demo"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 NO_CACHE = {"Cache-Control": REVALIDATE.decode()}
+ENTRY, BUNDLE = "cnn_demo.js", "cnn_demo.bundle.js"  # the page's module, and it joined with what it imports
 
 
 class LastingFiles(StaticFiles):
@@ -63,6 +67,11 @@ def static_url() -> str:
     return f"{PREFIX}/static-{static_version()}"
 
 
+def bundle_url() -> str:
+    """The path of the page's module joined with the modules it imports, beside them (relative URLs resolve alike)."""
+    return f"{static_url()}/{BUNDLE}"
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=NO_CACHE)
 
@@ -90,6 +99,10 @@ class KeptModels:
 def browser_routes(manager: ModelManager, served_explainers: ServedExplainers) -> list[BaseRoute]:
     watchers = ModelWatchers()
     kept_models = KeptModels()
+    joined = bundle(STATIC_DIR, ENTRY)  # at start-up: BundleError now, not at a student's visit
+
+    async def page_module(request: Request) -> Response:  # answered once: ui/asset_cache.py keeps it
+        return Response(joined, media_type="text/javascript", headers={"Cache-Control": IMMUTABLE.decode()})
 
     def network(request: Request) -> Response | KeptAnswer:  # a plain function: Starlette runs it in a worker thread
         dataset = request.path_params["dataset"]
@@ -108,7 +121,8 @@ def browser_routes(manager: ModelManager, served_explainers: ServedExplainers) -
         return StreamingResponse(watchers.stream(manager), media_type="text/event-stream",
                                  headers={**NO_CACHE, "X-Accel-Buffering": "no"})  # no proxy buffering
 
-    return [Mount(static_url(), LastingFiles(IMMUTABLE, directory=STATIC_DIR), name="cnn-demo-static-versioned"),
+    return [Route(bundle_url(), page_module, methods=["GET"]),
+            Mount(static_url(), LastingFiles(IMMUTABLE, directory=STATIC_DIR), name="cnn-demo-static-versioned"),
             Mount(f"{PREFIX}/static", LastingFiles(REVALIDATE, directory=STATIC_DIR), name="cnn-demo-static"),
             Route(f"{PREFIX}/network/{{dataset}}.json", network, methods=["GET"]),
             Route(f"{PREFIX}/models/events", model_events, methods=["GET"])]
