@@ -29,7 +29,7 @@ const FRAME_MEASURE = "cnn-demo frame";
 
 const state = {
   settings: null, dataset: null, method: null, target: null, drawing: true,
-  network: null, networks: new Map(), served: {}, loading: null,
+  network: null, networks: new Map(), served: {}, loading: null, cardMadeFor: null,
   pad: null, views: null, summary: null, drawWhat: null, strokes: [], size: 0, image: null,
 };
 let firstLoad;
@@ -47,6 +47,7 @@ async function load(dataset, notice = "") {
   state.views?.useNetwork(network, spatialLayers(network));
   state.views?.announce(notice);
   if (notice) document.querySelector(CARD_REFRESH)?.click(); // the header's card, of the new model
+  refreshStaleCard();
   render();
   firstLoad();
   if (state.served[dataset] && state.served[dataset] !== network.modelId) onModels({}); // swapped meanwhile
@@ -74,6 +75,16 @@ function onModels(served) {
       setTimeout(() => useDataset(dataset, NEW_MODEL), Math.random() * SWAP_SPREAD_MS);
     }
   }
+}
+
+// The header's card came with the page, made for the model served when the server built it (ui/header.py):
+// once the weights of its dataset are here, the card is asked for again if they are another model's.
+function refreshStaleCard() {
+  const madeFor = state.cardMadeFor;
+  const network = madeFor && state.networks.get(madeFor.dataset);
+  if (!network) return;
+  state.cardMadeFor = null;
+  if (network.modelId !== madeFor.model) document.querySelector(CARD_REFRESH)?.click();
 }
 
 // -- one frame --------------------------------------------------------------------------------------
@@ -143,6 +154,7 @@ const HANDLERS = {
   dataset: (name) => useDataset(name),
   method: (name) => { state.method = name; state.views?.useMethod(name); render(); },
   target: (value) => { state.target = value === null || Number(value) < 0 ? null : Number(value); render(); },
+  card: (madeFor) => { state.cardMadeFor = madeFor; refreshStaleCard(); },
   source: (kind) => {
     state.drawing = kind === "drawing";
     document.documentElement.classList.toggle("cnn-drawing", state.drawing); // the CSS shows the live panel
