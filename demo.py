@@ -44,7 +44,7 @@ from webapp.networks_view import MATCH_LAYERS, SEED_PAIRS, deeper_network, match
 from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_maps_grid, weight_pictures
 from webapp.grad_cam_view import (Explanation, deeper_views, explain_image, explain_sketch, explain_test_image,
                                   explain_upload, parse_target, target_choices, test_choices)
-from webapp.browser_image import browser_image
+from cnn.browser_image import browser_image
 from webapp.browser_routes import browser_routes
 from webapp.header import header_card, model_card
 from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximization_grid
