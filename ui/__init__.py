@@ -1,7 +1,10 @@
-"""Gradio's own parts, hardened for a classroom: what the page is built from beyond stock components.
+"""The pages' Gradio side: each tab's and page's wiring, and Gradio's own parts hardened for a classroom.
 
-``sketchpad``: a Sketchpad that checks what clients send before anything decodes it and keeps no
-unused upload; ``request_limits``: a bound on every request's body; ``light_sessions``: sessions
-that cost kilobytes, not a copy of the page; ``number_dropdown``: dropdowns of numbers whose API docs
-say so. ``demo.py`` wires them in.
+``tabs/``: one module per tab of the student page (demo.py lists them); ``header``: the dataset and the
+model's card; ``friendly`` and ``queues``: what every event shares (messages for a user's mistakes, the
+queue's groups). Hardened parts: ``sketchpad``, a Sketchpad that checks what clients send before anything
+decodes it and keeps no unused upload; ``request_limits``, a bound on every request's body;
+``light_sessions``, sessions that cost kilobytes, not a copy of the page; ``config_cache``, the page and
+its configuration built once per address; ``number_dropdown``, dropdowns of numbers whose API docs say so;
+``live_network``, the drawing pad and live panel of the page's network.
 """

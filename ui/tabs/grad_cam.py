@@ -1,0 +1,148 @@
+"""The Grad-CAM tab: a drawing (explained by the page's own network), a test image or an upload (explained
+by the server), the target class and the CAM method, and the deeper views of the image on request."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gradio as gr
+from gradio.events import Dependency
+
+from explainers import PREDICTED
+from plots import live_views_html
+from ui.friendly import friendly
+from ui.live_network import DRAWING_FOR_SERVER, drawing_pad, live_panel, tell_page
+from ui.number_dropdown import NumberDropdown
+from ui.queues import HEAVY, LIGHT
+from ui.sketchpad import BoundedSketchpad
+from ui.tabs import FIGURE_BUTTONS
+from webapp import notes
+from cnn.browser_image import browser_image
+from webapp.grad_cam_view import (Explanation, deeper_views, explain_image, explain_sketch, explain_test_image,
+                                  explain_upload, parse_target, target_choices, test_choices)
+from webapp.served import DEFAULT_METHOD, LIVE_METHODS, ServedExplainers, new_model_notice
+
+
+@dataclass(frozen=True)
+class ExplainedImage:
+    """What the other tabs explain: the tab's image and target class, and ``drawing_first(button)``."""
+    image: gr.State  # the 28x28 image being explained, per browser session
+    target: gr.Dropdown
+    # The button's first step: it makes the page's drawing (when the Draw tab shows it) the session's image,
+    # so that what follows explains what the page shows.
+    drawing_first: Callable[[gr.Button], Dependency]
+
+
+@friendly
+def _on_drawn(value):
+    """The page's drawing becomes the session's image; None: the drawing is not shown, keep the image."""
+    return gr.skip() if value is None else browser_image(value)
+
+
+def grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_dataset: str) -> ExplainedImage:
+    image_state = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=5):
+            with gr.Tabs():
+                with gr.Tab("✏️ Draw") as draw_tab:
+                    drawing_pad(first_dataset)  # the network runs in the page: no request while drawing
+                    # Hidden: it keeps /explain_sketch for API clients (an image or a Sketchpad dict), with its
+                    # checks on what they send. Students draw on the canvas above.
+                    sketch = BoundedSketchpad(label="Your digit", canvas_size=(400, 400), height=520, type="numpy",
+                                              brush=gr.Brush(default_size=14, colors=["#000000"],
+                                                             color_mode="fixed"),
+                                              layers=False, format="png", elem_id="sketchpad", visible=False)
+                with gr.Tab("🗂️ Test images") as test_tab:
+                    misclassified = gr.Checkbox(label="Only images the model gets wrong")
+                    sample = gr.Slider(0, 9999, value=0, step=1, label="sample_idx (test image)")
+                    random_button = gr.Button("🎲 Random test image")
+                with gr.Tab("📁 Upload") as upload_tab:
+                    upload = gr.File(label="A picture of one digit (PNG, JPEG, GIF, ≤ 10 MB)",
+                                     file_types=["image"], type="filepath")
+            with gr.Row():
+                target = NumberDropdown(target_choices(first_dataset), value=PREDICTED,
+                                        label="Target class for the heatmap", elem_id="target")
+                method = gr.Radio(LIVE_METHODS, value=DEFAULT_METHOD, label="Method")
+        with gr.Column(scale=7):
+            live_panel(first_dataset)  # the drawing's views, drawn by the page; the server's below, for the others
+            status = gr.Markdown("✏️ Draw a digit, pick a test image or upload a picture.", elem_id="status")
+            views = gr.HTML(live_views_html(), elem_id="views")
+            probabilities = gr.Label(label="Class probabilities", num_top_classes=3, elem_id="probabilities")
+    with gr.Accordion("All ten classes, counterfactual and guided backprop", open=False):
+        deeper_button = gr.Button("Show them for this image", variant="primary")
+        drawn = gr.JSON(visible=False)  # the 28x28 image the page made of the drawing, sent for these views
+        class_grid = gr.Image(elem_id="class-grid", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
+        variants = gr.Image(elem_id="variants", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
+    gr.Markdown(notes.GRAD_CAM)
+
+    seen_model = gr.State(None)  # (dataset, model version) this session saw last
+    outputs = [status, views, probabilities, image_state, seen_model]
+
+    def respond(name: str, seen: tuple | None, explain) -> tuple:
+        """Run ``explain`` on the served explainers, with the news of a newly trained model if there is any."""
+        current = served_explainers(name)
+        e: Explanation = explain(current)
+        news, now = new_model_notice(seen, current)
+        return news + e.message, live_views_html(e.image28, e.overlay), e.probabilities, e.image28, now
+
+    @friendly
+    def on_sketch(value, target_class, name, cam_method, seen):
+        return respond(name, seen, lambda s: explain_sketch(s, value, target_class, cam_method))
+
+    @friendly
+    def on_upload(path, target_class, name, cam_method, seen):
+        return respond(name, seen, lambda s: explain_upload(s, path, target_class, cam_method))
+
+    @friendly
+    def on_test_image(position, only_wrong, target_class, name, cam_method, seen):
+        return respond(name, seen, lambda s: explain_test_image(s, position, only_wrong, target_class, cam_method))
+
+    @friendly
+    def on_target(image28, target_class, name, cam_method, seen):
+        if image28 is None:
+            return respond(name, seen, lambda s: Explanation("Draw, choose or upload an image first."))
+        return respond(name, seen, lambda s: explain_image(s, image28, parse_target(target_class), cam_method))
+
+    @friendly
+    def on_browse_mode(only_wrong, name):
+        count = test_choices(served_explainers(name), only_wrong)
+        label = f"misclassified test image (1 of {count})" if only_wrong else "sample_idx (test image)"
+        return gr.Slider(maximum=max(count - 1, 0), value=0, label=label)
+
+    def on_dataset(name):
+        return (NumberDropdown(choices=target_choices(name), value=PREDICTED),
+                "Dataset changed: draw, choose or upload an image.", live_views_html(), None, None, None)
+
+    @friendly
+    def on_deeper(image28, target_class, name, cam_method):
+        return deeper_views(served_explainers(name), image28, target_class, cam_method)
+
+    test_inputs = [sample, misclassified, target, dataset, method, seen_model]
+    sketch.change(on_sketch, [sketch, target, dataset, method, seen_model], outputs, api_name="explain_sketch",
+                  trigger_mode="always_last", **LIGHT)
+    upload.change(on_upload, [upload, target, dataset, method, seen_model], outputs, api_name="explain_upload",
+                  **LIGHT)
+    sample.release(on_test_image, test_inputs, outputs, api_name="explain_test_image", trigger_mode="always_last",
+                   **LIGHT)
+    random_button.click(None, sample, sample, js="(m) => Math.floor(Math.random() * 10000)").then(
+        on_test_image, test_inputs, outputs, api_visibility="private", **LIGHT)
+    misclassified.change(on_browse_mode, [misclassified, dataset], sample, api_visibility="private").then(
+        on_test_image, test_inputs, outputs, api_visibility="private", **LIGHT)
+    for control in (target, method):
+        control.change(on_target, [image_state, target, dataset, method, seen_model], outputs,
+                       api_visibility="private", **LIGHT)
+    dataset.change(on_dataset, dataset, [target, *outputs], api_visibility="private")
+    # The page's network follows the same choices, told in the browser (no request).
+    for control, kind in ((dataset, "dataset"), (target, "target"), (method, "method")):
+        control.change(None, control, None, js=tell_page(kind))
+    draw_tab.select(None, None, None, js=tell_page("source", "drawing"))
+    for tab in (test_tab, upload_tab):
+        tab.select(None, None, None, js=tell_page("source", "server"))
+
+    def drawing_first(button: gr.Button) -> Dependency:
+        return button.click(_on_drawn, drawn, image_state, js=DRAWING_FOR_SERVER, api_visibility="private",
+                            **LIGHT)
+
+    drawing_first(deeper_button).success(on_deeper, [image_state, target, dataset, method], [class_grid, variants],
+                                         api_name="deeper_views", **HEAVY)
+    return ExplainedImage(image_state, target, drawing_first)
