@@ -173,13 +173,13 @@ class Classroom:
             raise ClassRefused("The wall asks for the drawings after a number from 0.")
         return self.store.images(record.code, after=after)
 
-    def image(self, code: object, token: object, number: object) -> np.ndarray:
-        """One drawing on the wall, to explain it."""
+    def drawing(self, code: object, token: object, number: object) -> tuple[StoredDrawing, np.ndarray]:
+        """One drawing on the wall and its pixels, to explain it."""
         record, number = self._instructors_class(code, token), wall_number(number)
-        found = self.store.images(record.code, number=number)
-        if number not in found:
+        found = self.store.drawing(record.code, number)
+        if found is None:
             raise ClassRefused(f"Drawing {number} is not on class {record.code}'s wall.")
-        return found[number]
+        return found
 
     def hide(self, code: object, token: object, number: object) -> int:
         record, number = self._instructors_class(code, token), wall_number(number)

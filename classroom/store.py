@@ -335,14 +335,19 @@ class ClassStore:
                            " AND hidden = 0 AND withdrawn = 0 ORDER BY number", code=code)
         return [StoredDrawing(*row) for row in rows]
 
-    def images(self, code: str, after: int = 0, number: int | None = None) -> dict[int, np.ndarray]:
-        """The pixels of the wall's drawings numbered above ``after`` (or of drawing ``number`` only)."""
-        only = "" if number is None else " AND number = :number"
+    def images(self, code: str, after: int = 0) -> dict[int, np.ndarray]:
+        """The pixels of the wall's drawings numbered above ``after``, by number."""
         with self.engine.transaction(write=False) as tx:
             rows = tx.rows("SELECT number, pixels FROM drawings WHERE class_code = :code AND number > :after"
-                           f" AND hidden = 0 AND withdrawn = 0{only} ORDER BY number",
-                           code=code, after=after, number=number)
-        return {found: decode_image(blob) for found, blob in rows}
+                           " AND hidden = 0 AND withdrawn = 0 ORDER BY number", code=code, after=after)
+        return {number: decode_image(blob) for number, blob in rows}
+
+    def drawing(self, code: str, number: int) -> tuple[StoredDrawing, np.ndarray] | None:
+        """Drawing ``number`` of the wall of class ``code`` and its pixels; None if it is not on the wall."""
+        with self.engine.transaction(write=False) as tx:
+            row = tx.row("SELECT number, meant, predicted, sent_at, pixels FROM drawings WHERE class_code = :code"
+                         " AND number = :number AND hidden = 0 AND withdrawn = 0", code=code, number=number)
+        return None if row is None else (StoredDrawing(*row[:4]), decode_image(row[4]))
 
     def senders_drawings(self, code: str, sender_digest: str) -> list[StoredDrawing]:
         """What one student has on the wall of class ``code`` (to show them their numbers)."""

@@ -69,7 +69,9 @@ def test_a_drawing_comes_back_bit_for_bit_with_its_number(reopen):
         assert images[number].dtype == np.float32
         assert images[number].tobytes() == drawing(i).tobytes()
     assert list(store.images(code, after=2)) == [3]
-    assert list(store.images(code, number=2)) == [2]
+    stored, pixels = store.drawing(code, 2)
+    assert (stored.number, stored.meant, stored.predicted) == (2, 1, 2) and pixels.tobytes() == drawing(1).tobytes()
+    assert store.drawing(code, 4) is None and store.drawing("NOSUCH", 1) is None
 
 
 def test_hidden_and_withdrawn_drawings_leave_the_wall_and_bump_its_version(reopen, tmp_path):
@@ -82,6 +84,7 @@ def test_hidden_and_withdrawn_drawings_leave_the_wall_and_bump_its_version(reope
     assert not store.withdraw(code, 2, "s0", NOW), "only its sender withdraws a drawing"
     assert store.withdraw(code, 2, "s1", NOW) and not store.withdraw(code, 2, "s1", NOW)
     assert [d.number for d in store.wall(code)] == [3] and list(store.images(code)) == [3]
+    assert store.drawing(code, 1) is None and store.drawing(code, 2) is None
     assert [d.number for d in store.senders_drawings(code, "s2")] == [3]
     assert store.class_record(code, NOW).version == version + 2
     with sqlite3.connect(tmp_path / "classes" / FILE_NAME) as raw:

@@ -221,12 +221,12 @@ def test_an_empty_wall_has_no_accuracy(classroom):
     assert wall.drawings == [] and wall.accuracy is None and wall.confusion.sum() == 0
 
 
-@pytest.mark.parametrize("action", ["wall", "images", "image", "hide", "end"])
+@pytest.mark.parametrize("action", ["wall", "images", "drawing", "hide", "end"])
 def test_only_the_classs_own_token_reads_or_changes_its_wall(classroom, action):
     mine, other = classroom.open(KEY), classroom.open(KEY)
     classroom.send(mine.code, digit_image(2), 2, "s")
     call = {"wall": lambda t: classroom.wall(mine.code, t), "images": lambda t: classroom.images(mine.code, t),
-            "image": lambda t: classroom.image(mine.code, t, 1), "hide": lambda t: classroom.hide(mine.code, t, 1),
+            "drawing": lambda t: classroom.drawing(mine.code, t, 1), "hide": lambda t: classroom.hide(mine.code, t, 1),
             "end": lambda t: classroom.end(mine.code, t)}[action]
     for wrong in (None, "", other.token, mine.token[:-1], mine.token + "x", KEY, 7):
         with pytest.raises(ClassRefused, match="needs its instructor token") as refused:
@@ -244,7 +244,8 @@ def test_the_wall_page_gets_only_the_pixels_it_lacks(classroom):
     after_two = classroom.images(opened.code, opened.token, after=2)
     assert list(after_two) == [3, 4]
     assert after_two[4].reshape(-1).tolist() == np.float32(sent[3]).tolist(), "the page's float32 values, exactly"
-    assert classroom.image(opened.code, opened.token, 2).reshape(-1).tolist() == np.float32(sent[1]).tolist()
+    stored, pixels = classroom.drawing(opened.code, opened.token, 2)
+    assert stored.meant == 1 and pixels.reshape(-1).tolist() == np.float32(sent[1]).tolist()
     for after in (-1, True, "2", 2.5):
         with pytest.raises(ClassRefused):
             classroom.images(opened.code, opened.token, after=after)
@@ -265,7 +266,7 @@ def test_a_hidden_drawing_leaves_the_wall_and_the_counts(classroom):
         with pytest.raises(ClassRefused):
             classroom.hide(opened.code, opened.token, number)
     with pytest.raises(ClassRefused, match="not on class"):
-        classroom.image(opened.code, opened.token, 2)
+        classroom.drawing(opened.code, opened.token, 2)
 
 
 def test_a_student_withdraws_their_own_drawings_only(classroom):

@@ -10,6 +10,8 @@ from gradio.events import Dependency
 
 from explainers import PREDICTED
 from plots import live_views_html
+from ui.class_api import ClassApi
+from ui.class_panel import class_panel
 from ui.friendly import friendly
 from ui.live_network import DRAWING_FOR_SERVER, drawing_pad, live_panel, tell_page
 from ui.number_dropdown import NumberDropdown
@@ -39,13 +41,16 @@ def _on_drawn(value):
     return gr.skip() if value is None else browser_image(value)
 
 
-def grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_dataset: str) -> ExplainedImage:
+def grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_dataset: str,
+                 class_api: ClassApi | None = None) -> ExplainedImage:
     image_state = gr.State(None)
     with gr.Row():
         with gr.Column(scale=5):
             with gr.Tabs():
                 with gr.Tab("✏️ Draw") as draw_tab:
                     drawing_pad(first_dataset)  # the network runs in the page: no request while drawing
+                    if class_api is not None:
+                        class_panel(class_api)  # shown when the page was opened with ?class=CODE
                     # Hidden: it keeps /explain_sketch for API clients (an image or a Sketchpad dict), with its
                     # checks on what they send. Students draw on the canvas above.
                     sketch = BoundedSketchpad(label="Your digit", canvas_size=(400, 400), height=520, type="numpy",

@@ -1,0 +1,162 @@
+"""A class of simulated students sending their digits while the instructor's wall is open (issue 20).
+
+    python -m benchmarks.bench_class                      # 200 students x 5 drawings within a minute
+    python -m benchmarks.bench_class --students 50 --seconds 20 --screens /tmp/wall
+
+Each student is a browser session that sends as a page does (the class's send event through the queue:
+join, then the session's event stream), five shipped MNIST test digits at random moments of the minute,
+each after the previous one's answer. The instructor's wall is open in Chromium on the same machine and
+follows the class by itself. Printed: errors, the send's latency (join to answer), the wall's delay from a
+send to its thumbnail on the wall (the page notes when each appears), the server's CPU time per send (all
+of it: the sends, the wall's news and updates), the database's size per 1,000 drawings, and the server's
+peak resident memory since it started.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+from gradio_client import Client
+
+from classroom.store import FILE_NAME
+from harness.browser import chromium, shoot
+from harness.classroom import KEY, class_server, event_index, integrity, page_digits
+from harness.memory import peak_mib
+
+
+@dataclass(frozen=True)
+class Send:
+    started: float  # time.time(): the page's Date.now() has the same clock
+    answered: float
+    number: int | None
+    error: str | None = None
+
+
+async def send_once(http: httpx.AsyncClient, url: str, index: int, session: str, data: list) -> tuple[int | None, str | None]:
+    """One event as a page sends it; (its number on the wall, None) or (None, the error)."""
+    joined = await http.post(f"{url}gradio_api/queue/join", json={
+        "data": data, "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None})
+    if joined.status_code != 200:
+        return None, f"join {joined.status_code}: {joined.text[:100]}"
+    async with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as events:
+        async for line in events.aiter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                if not message.get("success"):
+                    return None, str(message.get("output", {}).get("error"))[:100]
+                return message["output"]["data"][0]["number"], None
+    return None, "the event stream ended without an answer"
+
+
+async def student(http, url: str, index: int, code: str, digits: list, moments: list[float], start: float) -> list[Send]:
+    session, sends = uuid.uuid4().hex, []
+    for moment, (image, meant) in zip(moments, digits):
+        await asyncio.sleep(max(0.0, start + moment - time.time()))
+        began = time.time()
+        try:
+            number, error = await send_once(http, url, index, session, [code, image, meant])
+        except httpx.HTTPError as err:
+            number, error = None, f"{type(err).__name__}: {err}"[:100]
+        sends.append(Send(began, time.time(), number, error))
+    return sends
+
+
+async def a_class(url: str, index: int, code: str, students: int, drawings: int, seconds: float) -> list[Send]:
+    digits = page_digits(students * drawings)
+    rng = random.Random(0)
+    limits = httpx.Limits(max_connections=students * 2, max_keepalive_connections=students)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        start = time.time() + 1
+        plans = [student(http, url, index, code, digits[s * drawings:(s + 1) * drawings],
+                         sorted(rng.uniform(0, seconds) for _ in range(drawings)), start) for s in range(students)]
+        return [send for sends in await asyncio.gather(*plans) for send in sends]
+
+
+def percentile(values: list[float], share: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1] if len(values) > 1 \
+        else values[0]
+
+
+def database_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.glob(FILE_NAME + "*") if not path.name.endswith("-shm"))
+
+
+def checkpointed(folder: Path) -> None:
+    """The write-ahead log copied into the database file and emptied (the server has stopped)."""
+    with contextlib.closing(sqlite3.connect(folder / FILE_NAME)) as database:
+        database.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=200)
+    parser.add_argument("--drawings", type=int, default=5, help="per student")
+    parser.add_argument("--seconds", type=float, default=60.0, help="the time over which they send")
+    parser.add_argument("--screens", help="a folder for a screenshot of the wall at the end")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder_name, chromium() as browser:
+        folder = Path(folder_name) / "classes"
+        with class_server(folder) as (url, process):
+            server = psutil.Process(process.pid)
+            opened = Client(url, verbose=False).predict(KEY, api_name="/class_open")
+            wall = browser.new_page(viewport={"width": 1600, "height": 1000})
+            wall.goto(f"{url}instructor#class={opened['code']}&token={opened['token']}", timeout=120_000)
+            wall.wait_for_selector(".cw-summary", timeout=120_000)
+            index = event_index(url, "class_send")
+            empty_bytes = database_bytes(folder)
+            cpu_before = sum(server.cpu_times()[:2])
+            with concurrent.futures.ThreadPoolExecutor(1) as thread:  # Playwright's sync API holds this one's loop
+                sends = thread.submit(asyncio.run, a_class(url, index, opened["code"], args.students, args.drawings,
+                                                           args.seconds)).result()
+            cpu_seconds = sum(server.cpu_times()[:2]) - cpu_before
+            acknowledged = [send for send in sends if send.number is not None]
+            wall.wait_for_function(f"() => Object.keys(window.cnnClassWall.shownAt).length >= {len(acknowledged)}",
+                                   timeout=30_000)
+            shown_at = {int(number): at / 1000 for number, at in
+                        wall.evaluate("() => window.cnnClassWall.shownAt").items()}
+            if args.screens:
+                shoot(wall, Path(args.screens), "bench-class-wall")
+            peak = peak_mib(process.pid)
+        with_log = database_bytes(folder) - empty_bytes  # the write-ahead log is checkpointed every ~4 MiB
+        checkpointed(folder)
+        stored = database_bytes(folder) - empty_bytes
+        whole = integrity(folder)
+
+    errors = [send.error for send in sends if send.error]
+    latency = [send.answered - send.started for send in acknowledged]
+    from_send = [shown_at[send.number] - send.started for send in acknowledged if send.number in shown_at]
+    from_answer = [shown_at[send.number] - send.answered for send in acknowledged if send.number in shown_at]
+    span = max(send.answered for send in sends) - min(send.started for send in sends)
+    print(f"{args.students} students x {args.drawings} drawings over {args.seconds:.0f} s with the wall open: "
+          f"{len(acknowledged)} acknowledged in {span:.1f} s, {len(errors)} errors"
+          + (f" (first: {errors[0]})" if errors else ""))
+    print(f"send latency (join to answer): p50 {percentile(latency, 0.5) * 1000:.0f} ms, "
+          f"p95 {percentile(latency, 0.95) * 1000:.0f} ms, max {max(latency) * 1000:.0f} ms")
+    print(f"wall delay, send to shown: p50 {percentile(from_send, 0.5):.2f} s, p95 {percentile(from_send, 0.95):.2f} s, "
+          f"max {max(from_send):.2f} s (answer to shown: p95 {percentile(from_answer, 0.95):.2f} s); "
+          f"{len(from_send)} of {len(acknowledged)} seen on the wall")
+    print(f"server CPU: {cpu_seconds:.1f} s in all, {cpu_seconds / max(1, len(acknowledged)) * 1000:.1f} ms per send "
+          f"(the sends, the wall's news and updates)")
+    per_thousand = 1000 / max(1, len(acknowledged)) / 2**20
+    print(f"database: {stored * per_thousand:.2f} MiB per 1,000 drawings ({stored / 1024:.0f} KiB for "
+          f"{len(acknowledged)}; during the class, with its write-ahead log: {with_log * per_thousand:.2f} MiB per "
+          f"1,000); integrity_check: {whole}")
+    print(f"server peak resident memory since start: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
