@@ -18,7 +18,6 @@ from cnn.datasets import DATASETS
 from cnn.model_manager import ModelManager
 from cnn.model_store import ModelFileError
 from cnn.preprocessing import MAX_UPLOAD_BYTES
-from classroom.keys import WeakKeyError
 from ui.class_api import ClassApi
 from ui.config_cache import ConfigCache
 from ui.explained_inputs import ExplainedBlocks
@@ -137,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     served_explainers = ServedExplainers(manager, after_swap=spare_long_lived_objects_from_gc)
     try:
         classroom = open_classroom(served_explainers, args.class_dir, args.instructor_key, args.class_retention_hours)
-    except (WeakKeyError, ValueError) as err:
+    except ValueError as err:  # a key too short, a folder that cannot hold the classes: said, not a traceback
         raise SystemExit(f"⚠️  {err}") from None
     app = build_app(manager, served_explainers, policy, args.dataset, ClassApi(classroom))
     warm_up(served_explainers, args.dataset)

@@ -3,8 +3,8 @@
 One small module, so that another engine can stand behind the same interface later (PostgreSQL, for
 replicas): the SQL below is plain and portable (named parameters, TEXT, INTEGER, SMALLINT and DOUBLE
 PRECISION columns, UPDATE ... RETURNING, no dialect's upsert), and everything that is SQLite's own (its
-pragmas, the name of the binary type, how a transaction takes the write lock, what a duplicate key looks
-like, erasing what was deleted) sits in ``SQLiteEngine``. The tests run against a list of engines.
+pragmas, the name of the binary type, how a transaction takes the write lock, how to find a table, erasing
+what was deleted) sits in ``SQLiteEngine``. The tests run against a list of engines.
 
 - A drawing is answered only after its transaction is committed (WAL, ``synchronous=FULL``: on disk), so a
   server killed mid-class loses no drawing it acknowledged.
@@ -186,10 +186,6 @@ class SQLiteEngine:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-
-    @staticmethod
-    def is_duplicate(error: Exception) -> bool:
-        return isinstance(error, sqlite3.IntegrityError)
 
     @staticmethod
     def has_table(tx: Transaction, name: str) -> bool:

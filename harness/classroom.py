@@ -3,7 +3,9 @@ sends them, and the index of an event for calls past gradio_client."""
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -22,6 +24,15 @@ def class_server(folder: Path, *args: str, log: Path | None = None) -> Iterator[
     """``demo.py`` with its classes in ``folder`` and the instructor key KEY; yields (url, process)."""
     with running_app("--class-dir", str(folder), "--instructor-key", KEY, *args, log=log) as started:
         yield started
+
+
+def printed_instructor_link(log: Path, timeout: float = 30) -> str:
+    """The instructor link a server started without a key prints once it listens (its key in the fragment)."""
+    deadline = time.monotonic() + timeout
+    while not (found := re.search(r"(http://\S+/instructor#key=\S+)", log.read_text())):
+        assert time.monotonic() < deadline, "the server printed no instructor link"
+        time.sleep(0.2)
+    return found[1]
 
 
 def page_digits(count: int, start: int = 0) -> list[tuple[list[float], int]]:

@@ -25,20 +25,29 @@ PAGE_EVENTS = ("on_refresh", "on_inspect", "on_deeper", "on_compare", "on_hide",
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("classes")
-    with class_server(folder) as (url, process):
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("classes")
+
+
+@pytest.fixture(scope="module")
+def server(folder):
+    with class_server(folder / "classes", log=folder / "server.log") as (url, _):
         yield url
+
+
+TOKENS: list[str] = []  # every token the tests saw, for the last test
+
+
+@pytest.fixture
+def opened(client) -> dict:
+    class_opened = client.predict(KEY, api_name="/class_open")
+    TOKENS.append(class_opened["token"])
+    return class_opened
 
 
 @pytest.fixture(scope="module")
 def client(server):
     return Client(server, verbose=False)
-
-
-@pytest.fixture
-def opened(client) -> dict:
-    return client.predict(KEY, api_name="/class_open")
 
 
 def wall_numbers(client: Client, opened: dict) -> list[int]:
@@ -172,3 +181,8 @@ def test_the_news_stream_says_only_that_the_wall_changed(server, client, opened)
     with httpx.stream("GET", f"{server}cnn-demo/class/ZZZZZZ/events", timeout=30) as stream:
         assert json.loads(next(line for line in stream.iter_lines() if line.startswith("data:"))[5:]) == {"ended": True}
     assert httpx.get(f"{server}cnn-demo/class/..%2F..%2Fetc/events", timeout=30).status_code == 404
+
+
+def test_no_log_line_holds_a_token_or_the_key(server, folder):
+    log = (folder / "server.log").read_text()
+    assert TOKENS and not [token for token in TOKENS if token in log] and KEY not in log

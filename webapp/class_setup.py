@@ -6,13 +6,14 @@ class is kept (``--class-retention-hours``). Expired classes are erased at start
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
 
 from classroom.classes import Classroom, Limits
 from classroom.keys import InstructorKey
-from classroom.store import ClassStore, default_folder
+from classroom.store import ClassStore, SchemaTooNew, default_folder
 from webapp.class_wall import digit_reader
 from webapp.served import ServedExplainers
 
@@ -21,11 +22,16 @@ ERASE_EVERY_SECONDS = 60.0
 
 def open_classroom(served_explainers: ServedExplainers, class_dir: str | None, instructor_key: str | None,
                    retention_hours: float) -> Classroom:
-    """The server's classes; WeakKeyError if the given key is too short to resist guessing."""
+    """The server's classes; WeakKeyError if the given key is too short to resist guessing, ValueError if the
+    store cannot be opened (a folder that cannot be written, a file that is no class store)."""
     if retention_hours <= 0:
         raise ValueError("--class-retention-hours must be positive")
     key = InstructorKey.decide(instructor_key, on_space=os.environ.get("SYSTEM") == "spaces")
-    store = ClassStore.in_folder(Path(class_dir) if class_dir else default_folder())
+    folder = Path(class_dir) if class_dir else default_folder()
+    try:
+        store = ClassStore.in_folder(folder)
+    except (OSError, sqlite3.Error, SchemaTooNew) as err:
+        raise ValueError(f"The classes cannot be kept in {folder}: {err}") from None
     classroom = Classroom(store, digit_reader(served_explainers), key, Limits(retention_hours=retention_hours))
     classroom.erase_expired()
     threading.Thread(target=_keep_erasing, args=(classroom,), name="class-retention", daemon=True).start()
