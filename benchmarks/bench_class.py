@@ -77,7 +77,9 @@ async def student(http, url: str, index: int, code: str, digits: list, moments: 
 async def a_class(url: str, index: int, code: str, students: int, drawings: int, seconds: float) -> list[Send]:
     digits = page_digits(students * drawings)
     rng = random.Random(0)
-    limits = httpx.Limits(max_connections=students * 2, max_keepalive_connections=students)
+    # No kept-alive connections: a student sends every ten seconds or so, after the server has closed an idle one
+    # (uvicorn: 5 s), and httpx, unlike a browser, does not send again a request refused by a stale connection.
+    limits = httpx.Limits(max_connections=students * 2, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
         start = time.time() + 1
         plans = [student(http, url, index, code, digits[s * drawings:(s + 1) * drawings],
@@ -118,11 +120,12 @@ def main() -> None:
             wall.wait_for_selector(".cw-summary", timeout=120_000)
             index = event_index(url, "class_send")
             empty_bytes = database_bytes(folder)
-            cpu_before = sum(server.cpu_times()[:2])
+            cpu_before, clients_before = sum(server.cpu_times()[:2]), sum(psutil.Process().cpu_times()[:2])
             with concurrent.futures.ThreadPoolExecutor(1) as thread:  # Playwright's sync API holds this one's loop
                 sends = thread.submit(asyncio.run, a_class(url, index, opened["code"], args.students, args.drawings,
                                                            args.seconds)).result()
             cpu_seconds = sum(server.cpu_times()[:2]) - cpu_before
+            clients_seconds = sum(psutil.Process().cpu_times()[:2]) - clients_before
             acknowledged = [send for send in sends if send.number is not None]
             wall.wait_for_function(f"() => Object.keys(window.cnnClassWall.shownAt).length >= {len(acknowledged)}",
                                    timeout=30_000)
@@ -150,7 +153,8 @@ def main() -> None:
           f"max {max(from_send):.2f} s (answer to shown: p95 {percentile(from_answer, 0.95):.2f} s); "
           f"{len(from_send)} of {len(acknowledged)} seen on the wall")
     print(f"server CPU: {cpu_seconds:.1f} s in all, {cpu_seconds / max(1, len(acknowledged)) * 1000:.1f} ms per send "
-          f"(the sends, the wall's news and updates)")
+          f"(the sends, the wall's news and updates); the simulated students: {clients_seconds:.1f} s; "
+          f"machine load average at the end: {psutil.getloadavg()[0]:.1f} on {psutil.cpu_count()} cores")
     per_thousand = 1000 / max(1, len(acknowledged)) / 2**20
     print(f"database: {stored * per_thousand:.2f} MiB per 1,000 drawings ({stored / 1024:.0f} KiB for "
           f"{len(acknowledged)}; during the class, with its write-ahead log: {with_log * per_thousand:.2f} MiB per "

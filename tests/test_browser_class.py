@@ -122,6 +122,13 @@ def test_a_class_of_five_in_chromium(server, browser, requests_made, screens):
 
     token = wall.evaluate("() => window.cnnClassWall.asked().token")
     assert len(token) >= 43
+    wall.reload()  # the wall stays: this tab keeps its class and token
+    expect(wall.locator(".cw-drawing")).to_have_count(3)
+    wall.get_by_role("button", name="End the class…").click()
+    wall.get_by_role("button", name="Yes, end it").click()
+    expect(wall.locator(".cw-idle").first).to_contain_text(f"Class {code} has ended")
+    expect(wall.get_by_role("button", name="Open a class")).to_be_visible()
+
     key = link.split("#key=")[1]
     assert not [asked for asked in requests_made.urls if token in asked or key in asked or "token=" in asked]
     assert token not in log.read_text() and log.read_text().count(key) == 1, "only the printed link holds the key"

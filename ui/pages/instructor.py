@@ -74,12 +74,13 @@ def instructor_page(app: gr.Blocks, api: ClassApi, served_explainers: ServedExpl
                 inspector = _inspector()
         gr.Markdown(notes.CLASS_WALL)
         asked = gr.JSON(visible=False)  # what the page asks: {"code", "token", "have", "number"}
-        answer = gr.JSON(visible=False)  # the server's answer, handed to the page's module
+        answer = gr.JSON(visible=False)  # the server's answer to an action, handed to the page's module
+        update = gr.JSON(visible=False)  # what the wall lacked, handed to the page's module
         api.register()
         answered = _answered_by(answer)
         answered(open_button.click(api.class_open, key, answer, js=KEY_FROM_PAGE, **PRIVATE, **KEY_CHECK),
                  "(opened) => window.cnnClassWall.opened(opened)")
-        _wire_wall(wall, asked, answer, api, served_explainers, answered)
+        _wire_wall(wall, asked, answer, update, api, served_explainers, answered)
         _wire_inspector(wall, inspector, asked, answer, api, served_explainers, answered)
 
 
@@ -105,16 +106,17 @@ def _inspector() -> Inspector:
 
 
 def _answered_by(answer: gr.JSON):
-    """``answered(event, on_success, on_failure=None)``: hand the event's answer to the page's module."""
-    def answered(event, on_success: str, on_failure: str | None = None) -> None:
-        event.success(None, answer, None, js=on_success)
+    """``answered(event, on_success, on_failure=None, output=answer)``: hand the event's output to the page's
+    module."""
+    def answered(event, on_success: str, on_failure: str | None = None, output: gr.JSON = answer) -> None:
+        event.success(None, output, None, js=on_success)
         if on_failure:
             event.failure(None, None, None, js=on_failure)
     return answered
 
 
-def _wire_wall(wall: gr.HTML, asked: gr.JSON, answer: gr.JSON, api: ClassApi, served_explainers: ServedExplainers,
-               answered) -> None:
+def _wire_wall(wall: gr.HTML, asked: gr.JSON, answer: gr.JSON, update: gr.JSON, api: ClassApi,
+               served_explainers: ServedExplainers, answered) -> None:
     @friendly
     def on_refresh(page_asks: dict) -> dict:
         return wall_update(api.classroom, served_explainers, page_asks)
@@ -123,8 +125,8 @@ def _wire_wall(wall: gr.HTML, asked: gr.JSON, answer: gr.JSON, api: ClassApi, se
     def on_end(page_asks: dict) -> dict:
         return api.class_end(asked_field(page_asks, "code"), asked_field(page_asks, "token"))
 
-    answered(wall.refresh(on_refresh, asked, answer, js=ASKED, **PRIVATE, **WALL),
-             "(update) => window.cnnClassWall.updated(update)", "() => window.cnnClassWall.refused()")
+    answered(wall.refresh(on_refresh, asked, update, js=ASKED, **PRIVATE, **WALL),
+             "(update) => window.cnnClassWall.updated(update)", "() => window.cnnClassWall.refused()", update)
     answered(wall.end_class(on_end, asked, answer, js=ASKED, **PRIVATE, **CLASS),
              "(ended) => window.cnnClassWall.ended(ended)")
 

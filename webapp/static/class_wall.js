@@ -165,10 +165,14 @@ function idle(text) {
   state.parts = null;
 }
 
+/** A button that copies ``text()``; where the page may not write the clipboard (plain http on a network,
+ * not localhost), the browser's own dialog shows the text to copy. */
 function copyButton(label, text) {
   const button = element("button", { type: "button", class: "cw-tool" }, [label]);
   button.addEventListener("click", async () => {
-    await navigator.clipboard?.writeText(text()).catch(() => null);
+    const copied = window.isSecureContext && navigator.clipboard
+      ? await navigator.clipboard.writeText(text()).then(() => true, () => false) : false;
+    if (!copied) { window.prompt("Copy this link:", text()); return; }
     button.textContent = "Copied ✓";
     setTimeout(() => { button.textContent = label; }, 2000);
   });
