@@ -42,6 +42,8 @@ from webapp.server import quiet_gradio_analytics, seconds_since_start, spare_lon
 
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
+# The instructor's page makes the app a multipage one; no page shows a navbar link (gr.Navbar on each): no empty bar.
+CSS += " .nav-holder:has(> nav:empty) {display: none}"
 SESSIONS = 10_000  # browser sessions kept: tens of MiB (tests/test_hostile_inputs.py measures one)
 
 
