@@ -15,12 +15,14 @@ import { packColours, Picture } from "./pictures.js";
 const GREY = packColours(Array.from({ length: 256 }, (_, v) => [v, v, v]));
 const DIGITS = 10;
 const [MIDDLE_CLASS, LARGE_CLASS] = [150, 500]; // drawings beyond which the thumbnails shrink (class.css)
+const REFRESH_GAP_MS = 1000;
 const REMEMBERED = "cnn-demo class wall"; // sessionStorage: {code, token} of the wall this tab shows
 const app = new URL("../../", import.meta.url); // this file is <app>/cnn-demo/static/class_wall.js
 
 const state = {
   root: null, events: null, parts: null, key: null, code: null, token: null, stream: null,
-  version: null, have: 0, pixels: new Map(), shown: new Map(), selected: null, asking: false, again: false,
+  version: null, have: 0, pixels: new Map(), shown: new Map(), selected: null,
+  asking: false, again: false, waiting: null, askedAt: -Infinity,
   shownAt: {}, // number -> Date.now() when it appeared on this wall (the benchmark's delay)
 };
 
@@ -37,7 +39,8 @@ const instructorLink = (code, token) => new URL(`instructor#class=${code}&token=
 
 // -- following a class ----------------------------------------------------------------------------
 function follow(code, token) {
-  Object.assign(state, { code, token, version: null, have: 0, selected: null });
+  clearTimeout(state.waiting);
+  Object.assign(state, { code, token, version: null, have: 0, selected: null, waiting: null });
   state.pixels.clear();
   state.shown.clear();
   sessionStorage.setItem(REMEMBERED, JSON.stringify({ code, token }));
@@ -53,10 +56,17 @@ function follow(code, token) {
   };
 }
 
-/** Ask for the wall (once at a time: news that comes meanwhile asks again when the answer is in). */
+/** Ask for the wall: once at a time (news that comes meanwhile asks again when the answer is in), and at most
+ * once a REFRESH_GAP_MS, so that a class of hundreds sending at once costs the projecting laptop (and the
+ * server) a few updates a second, not one per drawing. */
 function refresh() {
-  if (state.asking) { state.again = true; return; }
-  state.asking = true;
+  if (state.asking || state.waiting) { state.again = true; return; }
+  const wait = state.askedAt + REFRESH_GAP_MS - performance.now();
+  if (wait > 0) {
+    state.waiting = setTimeout(() => { state.waiting = null; refresh(); }, wait);
+    return;
+  }
+  Object.assign(state, { asking: true, again: false, askedAt: performance.now() });
   state.events.refresh();
 }
 
