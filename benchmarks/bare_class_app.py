@@ -26,7 +26,7 @@ def build_app() -> gr.Blocks:
         return {"number": next(numbers), "predicted": 0}
 
     with gr.Blocks(title="Bare class app", analytics_enabled=False) as app:
-        gr.api(class_send, api_name="class_send", concurrency_id="class", concurrency_limit=2)
+        gr.api(class_send, api_name="class_send", concurrency_id="class", concurrency_limit=8)  # as ui/class_api.py
     return app
 
 

@@ -6,7 +6,9 @@
 Each student is a browser session that sends as a page does (the class's send event through the queue:
 join, then the session's event stream), five shipped MNIST test digits at random moments of the minute,
 each after the previous one's answer. The instructor's wall is open in Chromium on the same machine and
-follows the class by itself. First the same students send to a bare Gradio app with the same endpoint, whose
+follows the class by itself; Chromium runs at the lowest priority (nice 19), as if it were the projecting
+laptop, so that the server's own costs for the wall (its news, its updates) count, and painting the wall
+does not (its CPU time is printed apart; ``--same-priority`` to let it compete). First the same students send to a bare Gradio app with the same endpoint, whose
 handler does nothing (benchmarks/bare_class_app.py): what Gradio itself costs on this machine, now. Printed:
 errors, the send's latency (join to answer), both apps' server CPU time per send (the class's: all of it, the
 sends, the wall's news and updates) and their ratios, the wall's delay from a send to its thumbnail on the
@@ -167,6 +169,9 @@ def the_class(args: argparse.Namespace, browser, folder: Path) -> tuple[Phase, d
         wall = browser.new_page(viewport={"width": 1600, "height": 1000})
         wall.goto(f"{url}instructor#class={opened['code']}&token={opened['token']}", timeout=120_000)
         wall.wait_for_selector(".cw-summary", timeout=120_000)
+        if not args.same_priority:
+            for browser_process in browser_processes():  # the projector's laptop is not the server
+                browser_process.nice(19)
         phase = students_send(url, process.pid, opened["code"], args)
         wall.wait_for_function(f"() => Object.keys(window.cnnClassWall.shownAt).length >= {len(phase.acknowledged)}",
                                timeout=30_000)
@@ -183,6 +188,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="the time over which they send")
     parser.add_argument("--screens", help="a folder for a screenshot of the wall at the end")
     parser.add_argument("--no-wall", action="store_true", help="no wall page (what the wall costs, by difference)")
+    parser.add_argument("--same-priority", action="store_true",
+                        help="the wall's Chromium competes with the server for the cores (default: it runs at the "
+                             "lowest priority, as if on the instructor's laptop)")
     args = parser.parse_args()
 
     bare = bare_gradio(args)

@@ -15,7 +15,7 @@ import { packColours, Picture } from "./pictures.js";
 const GREY = packColours(Array.from({ length: 256 }, (_, v) => [v, v, v]));
 const DIGITS = 10;
 const [MIDDLE_CLASS, LARGE_CLASS] = [150, 500]; // drawings beyond which the thumbnails shrink (class.css)
-const REFRESH_GAP_MS = 1000;
+const REFRESH_GAP_MS = 500;
 const REMEMBERED = "cnn-demo class wall"; // sessionStorage: {code, token} of the wall this tab shows
 const app = new URL("../../", import.meta.url); // this file is <app>/cnn-demo/static/class_wall.js
 
