@@ -4,7 +4,9 @@ One small module, so that another engine can stand behind the same interface lat
 replicas): the SQL below is plain and portable (named parameters, TEXT, INTEGER, SMALLINT and DOUBLE
 PRECISION columns, UPDATE ... RETURNING, no dialect's upsert), and everything that is SQLite's own (its
 pragmas, the name of the binary type, how a transaction takes the write lock, how to find a table, erasing
-what was deleted) sits in ``SQLiteEngine``. The tests run against a list of engines.
+what was deleted) sits in ``SQLiteEngine``: ``transaction(write)`` yielding ``rows``/``row``, ``has_table``,
+``binary``, ``erase_freed``, ``integrity_check`` and ``close`` are all another engine needs to provide. The
+tests run against a list of engines.
 
 - A drawing is answered only after its transaction is committed (WAL, ``synchronous=FULL``: on disk), so a
   server killed mid-class loses no drawing it acknowledged.
@@ -226,8 +228,8 @@ class ClassStore:
             if self.engine.has_table(tx, "store_meta"):
                 version = tx.row("SELECT schema_version FROM store_meta WHERE id = 1")[0]
             if version > len(SCHEMA):
-                raise SchemaTooNew(f"the class store {self.engine.path} was written by a newer version of this app "
-                                   f"(schema {version}, this one knows {len(SCHEMA)})")
+                raise SchemaTooNew(f"the class store was written by a newer version of this app (schema {version}, "
+                                   f"this one knows {len(SCHEMA)})")
             for statements in SCHEMA[version:]:
                 for statement in statements:
                     tx.rows(statement.format(binary=self.engine.binary))
