@@ -36,6 +36,7 @@ from webapp.browser_routes import browser_routes
 from webapp.class_events import class_routes
 from webapp.class_setup import instructor_link_line, open_classroom
 from webapp.filters_view import weight_pictures
+from webapp.long_jobs import LongJobs
 from webapp.policy import ServerPolicy
 from webapp.served import ExplainerSet, ServedExplainers
 from webapp.server import quiet_gradio_analytics, seconds_since_start, spare_long_lived_objects_from_gc
@@ -120,7 +121,7 @@ def warm_up(served_explainers: ServedExplainers, first: str) -> None:
 def share_cores_with_the_server() -> None:
     """TensorFlow takes half the cores, so a burst of maximizations leaves the other half to the web
     server and to the students' light requests (set before any TF op). Training runs in its own
-    idle-priority process (cnn/training_worker.py)."""
+    idle-priority process (cnn/training_worker.py), long jobs in theirs (webapp/long_jobs.py)."""
     import tensorflow as tf
 
     threads = max(1, (os.cpu_count() or 2) // 2)
@@ -135,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     share_cores_with_the_server()
     manager = ModelManager(**({"models_dir": args.models_dir} if args.models_dir else {}), data_dir=args.data_dir)
     policy = ServerPolicy.decide(share=args.share, allow_training=args.allow_training)
-    served_explainers = ServedExplainers(manager, after_swap=spare_long_lived_objects_from_gc)
+    # Long jobs (the test-set table, the robustness curve, maximizations) in idle-priority worker processes.
+    served_explainers = ServedExplainers(manager, after_swap=spare_long_lived_objects_from_gc, jobs=LongJobs())
     try:
         classroom = open_classroom(served_explainers, args.class_dir, args.instructor_key, args.class_retention_hours)
     except ValueError as err:  # a key too short, a folder that cannot hold the classes: said, not a traceback

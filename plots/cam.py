@@ -4,6 +4,7 @@ choose a class.
 Every title names the method that made the map (``CAMResult.method``)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,6 +60,25 @@ def cam_figure(image28: np.ndarray, result: CAMResult, class_names: list[str]) -
         finding = f"nothing in the image raised the score of {target}"
     fig.suptitle(f"The network predicts {predicted} ({_probability(result, result.predicted)});\n{finding}",
                  fontsize=SUPTITLE_SIZE)
+    return fig
+
+
+def cam_methods_figure(image28: np.ndarray, results: Sequence[CAMResult], class_names: list[str]) -> Figure:
+    """The input, then each method's map of the same class side by side (Grad-CAM beside HiResCAM: where
+    one finds no evidence, does the other?). ``results``: one per method, all of one image and one class."""
+    if not results or len({(r.target, r.predicted) for r in results}) != 1:
+        raise ValueError("cam_methods_figure compares methods on one image and one class: "
+                         "give one result per method, all with the same target")
+    target, predicted = class_names[results[0].target], class_names[results[0].predicted]
+    fig = new_figure(3.6 * (len(results) + 1) + 1, 4.4)
+    input_ax, *map_axes = fig.subplots(1, len(results) + 1)
+    image_axis(input_ax, np.asarray(image28).reshape(28, 28), "input")
+    for ax, result in zip(map_axes, results):
+        _cam_panel(ax, image28, result, f"{result.method}\n{result.layer}, {_probability(result, result.target)}",
+                   f"no positive evidence\nfor class {target}")
+    _importance_colorbar(fig, map_axes, f"importance for class {target}", shrink=0.8)
+    fig.suptitle(f"Evidence for class {target}, by {len(results)} methods (the network predicts {predicted});\n"
+                 "each map is scaled to its own maximum", fontsize=SUPTITLE_SIZE)
     return fig
 
 

@@ -44,10 +44,11 @@ def test_a_full_queue_says_busy_at_once_instead_of_timing_out(tmp_path, capsys):
         clients = [Client(url, verbose=False, download_files=False, analytics_enabled=False, ssl_verify=TLS)
                    for _ in range(7)]
         try:
-            params = clients[0].view_api(return_format="dict", print_info=False)["named_endpoints"]["/maximize"]
-            slow = [p.get("parameter_default") for p in params["parameters"]]  # the form's defaults: seconds each
-            began = time.monotonic()
-            jobs = [client.submit(*slow, api_name="/maximize") for client in clients]  # 1 runs, 2 wait, 4 refused
+            for client in clients:  # each session explains a test image...
+                client.predict(0, False, -1, "mnist", "Grad-CAM", api_name="/explain_test_image")
+            began = time.monotonic()  # ... then all put it through the sanity checks, a second or two each:
+            jobs = [client.submit(-1, "mnist", api_name="/sanity_checks")  # 1 runs, 2 wait, 4 refused
+                    for client in clients]
             answered: dict[int, float] = {}
             for i, job in enumerate(jobs):
                 job.add_done_callback(lambda _, i=i: answered.setdefault(i, time.monotonic() - began))

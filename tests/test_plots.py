@@ -326,3 +326,22 @@ def test_cam_figures_are_titled_with_the_method_that_made_them(method: str) -> N
         assert any(method in title for title in shown)
         assert not any(other in title for title in shown)
     assert f"Guided {method}\nguided backprop x {method}" in variants
+
+
+def test_cam_methods_figure_shows_each_method_beside_the_input() -> None:
+    inputs = synthetic_inputs()
+    empty_grad_cam = SimpleNamespace(**{**vars(inputs["empty_cam"]), "target": 3})  # no evidence for class 3
+    hires_cam = SimpleNamespace(**{**vars(inputs["cam"]), "method": "HiResCAM"})
+    fig = plots.cam_methods_figure(inputs["image"], [empty_grad_cam, hires_cam], inputs["class_names"])
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["input", "Grad-CAM\nconv2, p=0.91", "HiResCAM\nconv2, p=0.91"]
+    assert [t.get_text() for ax in fig.axes for t in ax.texts] == ["no positive evidence\nfor class Dress"]
+    assert fig.get_suptitle().startswith("Evidence for class Dress, by 2 methods (the network predicts Dress)")
+    assert figure_to_image(fig).std() > 10
+
+
+def test_cam_methods_figure_refuses_maps_of_different_classes() -> None:
+    inputs = synthetic_inputs()
+    with pytest.raises(ValueError, match="same target"):
+        plots.cam_methods_figure(inputs["image"], [inputs["cam"], inputs["empty_cam"]], inputs["class_names"])
+    with pytest.raises(ValueError, match="same target"):
+        plots.cam_methods_figure(inputs["image"], [], inputs["class_names"])

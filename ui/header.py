@@ -7,6 +7,7 @@ import gradio as gr
 
 from cnn.datasets import DATASETS
 from cnn.model_manager import ModelManager
+from ui.queues import INSTANT
 from webapp.header import header_card
 
 
@@ -26,6 +27,6 @@ def page_header(app: gr.Blocks, manager: ModelManager, first_dataset: str) -> He
     def show_card(name: str) -> str:
         return header_card(manager, name)
 
-    dataset.change(show_card, dataset, card, api_visibility="private")
-    app.load(show_card, dataset, card, api_visibility="private")
+    dataset.change(show_card, dataset, card, api_visibility="private", **INSTANT)
+    app.load(show_card, dataset, card, api_visibility="private", **INSTANT)
     return Header(dataset, card)

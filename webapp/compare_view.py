@@ -2,11 +2,13 @@
 scored by deletion and insertion against a random map, and put through the sanity checks.
 
 Everything here is heavy (SmoothGrad, Integrated Gradients, occlusion, RISE, the randomized
-networks): the page sends it through the heavy queue, never the per-stroke one.
+networks): the page sends it through the heavy queue, never the per-stroke one. The table over the test
+set, a minute or two, is a long job: computed once per model, where no student's request waits for it.
 """
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 import numpy as np
 import scipy.special
@@ -18,10 +20,12 @@ from explainers.faithfulness import Removal, fractions
 from explainers.sanity import cascade_layers, compare
 from plots import curves_figure, figure_to_image, methods_html, sanity_html
 from webapp.grad_cam_view import parse_target
+from webapp.once import Job, Waiting
 from webapp.served import ExplainerSet
 
 REMOVALS: dict[str, Removal] = {"black (no ink)": "black", "a blurred copy": "blur"}
 TABLE_SIZES = (100, 500)  # test images for the dataset table: about 20 s, or the full report (a minute or two)
+TABLE_SECONDS_PER_IMAGE = 0.2  # on this 2-core machine, idle (what a waiting student is told, at first)
 METHOD_TABLE_HEADERS = ["method", "deletion AUC (95 % CI)", "insertion AUC (95 % CI)",
                         "beats random (deletion / insertion)", "sanity: ρ |map| after randomizing all layers",
                         "ms per image"]
@@ -36,9 +40,14 @@ def checked_image(image28: np.ndarray | None) -> np.ndarray:
     return np.asarray(image28, np.float32).reshape(28, 28)
 
 
-def _faithfulness(explainer_set: ExplainerSet, removal: str) -> Faithfulness:
+def _checked_removal(removal: str) -> str:
     if removal not in REMOVALS:
         raise ValueError(f"Removed pixels become one of {list(REMOVALS)}, not {removal!r}.")
+    return removal
+
+
+def _faithfulness(explainer_set: ExplainerSet, removal: str) -> Faithfulness:
+    _checked_removal(removal)
     return explainer_set.remember(("faithfulness", removal), lambda: Faithfulness(explainer_set.served.model,
                                                                                   REMOVALS[removal]))
 
@@ -89,17 +98,21 @@ def _interval(mean_ci) -> str:
     return f"{mean_ci.mean:.3f} ({mean_ci.low:.3f}–{mean_ci.high:.3f})"
 
 
-def dataset_table(explainer_set: ExplainerSet, images: object, removal: str) -> list[list]:
+def dataset_table(explainer_set: ExplainerSet, images: object, removal: str,
+                  on_wait: Callable[[Waiting], None] | None = None) -> list[list]:
     """Each method over the first test images: mean AUCs with their intervals, whether they beat the random
-    map, how much the map survives randomizing every layer, and its time. Remembered per model."""
+    map, how much the map survives randomizing every layer, and its time. Computed once per model (a long
+    job); ``on_wait`` hears what the student waits for meanwhile."""
     count = int(images) if str(images).isdigit() and int(images) in TABLE_SIZES else None
     if count is None:
         raise ValueError(f"The table is made over one of {list(TABLE_SIZES)} test images, not {images!r}.")
-    return explainer_set.remember(("dataset table", count, removal),
-                                  lambda: _dataset_rows(explainer_set, count, removal))
+    job = Job(dataset_rows, (count, _checked_removal(removal)), f"scoring every method on {count} test images",
+              count * TABLE_SECONDS_PER_IMAGE)
+    return explainer_set.long_job(("dataset table", count, removal), job).wait(on_wait)
 
 
-def _dataset_rows(explainer_set: ExplainerSet, count: int, removal: str) -> list[list]:
+def dataset_rows(explainer_set: ExplainerSet, count: int, removal: str) -> list[list]:
+    """The table's rows (the long job)."""
     images = explainer_set.test_set[0][:count, :, :, 0]
     rows = _faithfulness(explainer_set, removal).table(images, -1, explainer_set.methods)
     check, lock = _sanity(explainer_set)

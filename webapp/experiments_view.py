@@ -2,14 +2,17 @@
 test image or an upload): adversarial examples and the robustness curve, feature inversion, style transfer.
 
 Each experiment compiles its own TensorFlow pass for the served model, so they are built once per model
-(``experiments``) and reused by every request; the robustness curve, a minute of a shared CPU, is computed
-on the first request and then remembered with the model. All of it is heavy: the page sends it through
-the heavy queue. A student's mistake is an InputImageError or ValueError, which the page shows as a message.
+(``experiments``) and reused by every request; the robustness curve, half a minute of a core per model, is a
+long job: computed once per model, on the first request, where no student's request waits for it. The rest
+is heavy: the page sends it through the heavy queue. A student's mistake is an InputImageError or ValueError,
+which the page shows as a message.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import keras
 import numpy as np
@@ -22,6 +25,7 @@ from plots import figure_to_image
 from plots.experiments import attack_html, inversion_html, robustness_figure, style_html
 from webapp.compare_view import checked_image
 from webapp.maximization_view import checked_number
+from webapp.once import Job, Waiting, wait_all
 from webapp.served import ExplainerSet, shipped_test_set
 
 ATTACKS: dict[str, tuple[int, bool]] = {  # the choice's name: (steps, targeted)
@@ -37,6 +41,7 @@ CAM_METHODS = ("Grad-CAM", "HiResCAM")
 # below 0.04); beyond 0.15 both are at 0 %.
 CURVE_EPSILONS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3)
 CURVE_IMAGES = 1000
+CURVE_SECONDS_PER_IMAGE = 0.015  # on this 2-core machine, idle (what a waiting student is told, at first)
 SUCCESS_EPSILONS = (0.1, 0.2, 0.3)
 SUCCESS_IMAGES = 100
 SUCCESS_HEADERS = ["dataset", "clean accuracy"] + [f"ε = {e}" for e in SUCCESS_EPSILONS]
@@ -64,6 +69,12 @@ class Robustness:
     targeted_success: np.ndarray  # (len(SUCCESS_EPSILONS),) over the first SUCCESS_IMAGES test images
     images: int
     seconds: float
+
+    @classmethod
+    def of(cls, fields: dict) -> Robustness:
+        """From its fields as a long job hands them back (lists for arrays)."""
+        return cls(np.asarray(fields["accuracy"]), np.asarray(fields["targeted_success"]), fields["images"],
+                   fields["seconds"])
 
 
 def experiments(explainer_set: ExplainerSet) -> Experiments:
@@ -131,22 +142,27 @@ def adversarial_example(explainer_set: ExplainerSet, image28: np.ndarray | None,
     return attack_html(image, result, maps, classes, names, _attack_title(str(kind), radius, result, names))
 
 
-def _robustness(explainer_set: ExplainerSet, images: int) -> Robustness:
-    """The model's curve and targeted success rates; the first time 10 to 30 s a dataset."""
-    def compute() -> Robustness:
-        start = time.perf_counter()
-        test_images, labels = explainer_set.test_set
-        attack = experiments(explainer_set).attack
-        accuracy = attack.robustness_curve(test_images[:images], labels[:images], list(CURVE_EPSILONS))
-        few, aims = test_images[:SUCCESS_IMAGES], (labels[:SUCCESS_IMAGES] + 1) % NUM_CLASSES  # never the label
-        success = np.array([attack.run(few, aims, epsilon).success.mean() for epsilon in SUCCESS_EPSILONS])
-        return Robustness(accuracy, success, images, time.perf_counter() - start)
-    return explainer_set.remember(("robustness", images), compute)
+def robustness_rates(explainer_set: ExplainerSet, images: int) -> dict:
+    """The model's curve and targeted success rates, as a Robustness's fields (the long job)."""
+    start = time.perf_counter()
+    test_images, labels = explainer_set.test_set
+    attack = experiments(explainer_set).attack
+    accuracy = attack.robustness_curve(test_images[:images], labels[:images], list(CURVE_EPSILONS))
+    few, aims = test_images[:SUCCESS_IMAGES], (labels[:SUCCESS_IMAGES] + 1) % NUM_CLASSES  # never the label
+    success = np.array([attack.run(few, aims, epsilon).success.mean() for epsilon in SUCCESS_EPSILONS])
+    return dataclasses.asdict(Robustness(accuracy, success, images, time.perf_counter() - start))
 
 
-def robustness_view(explainer_sets: list[ExplainerSet], images: int = CURVE_IMAGES) -> tuple[np.ndarray, list[list]]:
-    """Accuracy against ε for each served model (a picture), and the targeted success rates (a table)."""
-    results = {DATASETS[s.served.dataset].title: _robustness(s, images) for s in explainer_sets}
+def robustness_view(explainer_sets: list[ExplainerSet], images: int = CURVE_IMAGES,
+                    on_wait: Callable[[Waiting], None] | None = None) -> tuple[np.ndarray, list[list]]:
+    """Accuracy against ε for each served model (a picture), and the targeted success rates (a table).
+    Each model's is computed once (a long job, all of them at once); ``on_wait`` hears what the student
+    waits for meanwhile."""
+    titles = [DATASETS[s.served.dataset].title for s in explainer_sets]
+    computations = [s.long_job(("robustness", images), Job(
+        robustness_rates, (images,), f"attacking {images:,} {title} test images at {len(CURVE_EPSILONS)} sizes of ε",
+        images * CURVE_SECONDS_PER_IMAGE)) for s, title in zip(explainer_sets, titles)]
+    results = {title: Robustness.of(fields) for title, fields in zip(titles, wait_all(computations, on_wait))}
     curves = {title: r.accuracy for title, r in results.items()}
     figure = robustness_figure(np.array(CURVE_EPSILONS), curves, images, STEPS)
     table = [[title, f"{r.accuracy[0]:.1%}", *(f"{rate:.0%}" for rate in r.targeted_success)]

@@ -11,6 +11,7 @@ import functools
 import html
 import threading
 from dataclasses import dataclass
+from typing import Callable
 
 import keras
 import numpy as np
@@ -29,7 +30,8 @@ from plots.overlay import signed_rgb
 from webapp.compare_view import checked_image
 from webapp.filters_view import weight_pictures
 from webapp.grad_cam_view import explain_image
-from webapp.maximization_view import ALL_CONV, maximization_grid
+from webapp.maximization_view import ALL_CONV, maximization
+from webapp.once import Computation, Waiting, wait_all
 from webapp.served import ExplainerSet, ServedExplainers, shipped_test_set
 
 VARIANT_TITLES = {"seed1": "seed 1", "seed2": "seed 2", "conv3": "three conv blocks"}
@@ -158,14 +160,29 @@ def match_view(served_explainers: ServedExplainers, manager: ModelManager, pair:
     if layer not in {value for _, value in MATCH_LAYERS}:
         raise ValueError(f"Filters are matched at {[v for _, v in MATCH_LAYERS]}, not {layer!r}.")
     a, b = (load_network(served_explainers, manager, network) for network in SEED_PAIRS[pair])
-    matching = match_filters(a.model, b.model, layer)
+    matching, facts = _matched(served_explainers, a, b, layer)
     # conv2's pictures are feature maps of an image: the student's, or else the first MNIST test image.
     example = shipped_test_set("mnist")[0][0, :, :, 0] if image28 is None else checked_image(image28)
     what = ("each filter's 3x3 kernel, red +, blue −, scaled to its own largest weight" if layer == KERNEL_LAYER
             else f"each filter's feature map of {'the first MNIST test image' if image28 is None else 'your image'}"
                  ", bright = strong")
     return matching_html(matching, _pictures(a.model, layer, example), _pictures(b.model, layer, example),
-                         (a.network.title, b.network.title), what, _facts(a, b, matching, layer))
+                         (a.network.title, b.network.title), what, facts)
+
+
+def _matched(served_explainers: ServedExplainers, a: Trained, b: Trained, layer: str) -> tuple[FilterMatching,
+                                                                                                list[str]]:
+    """The two networks' filters matched, with the facts of their starts: the same for every student, so
+    computed once while the served models among them stay."""
+    def served_version(trained: Trained) -> int | None:
+        network = trained.network
+        return None if network.variant is not None else served_explainers(network.dataset).served.version
+
+    def compute() -> tuple[FilterMatching, list[str]]:
+        matching = match_filters(a.model, b.model, layer)
+        return matching, _facts(a, b, matching, layer)
+    key = ("matching", a.network, served_version(a), b.network, served_version(b), layer)
+    return served_explainers.remember(key, compute)
 
 
 # -- deeper network ----------------------------------------------------------------------------------------------
@@ -173,7 +190,7 @@ def _deeper_set(explainer_set: ExplainerSet, manager: ModelManager) -> Explainer
     """The explainers of the dataset's three-block variant, built once and kept with the served model's."""
     def build() -> ExplainerSet:
         deeper = load_variant(manager, Network(explainer_set.served.dataset, DEEPER))
-        return ExplainerSet(ServedModel(deeper.network.dataset, deeper.model, deeper.card))
+        return ExplainerSet(ServedModel(deeper.network.dataset, deeper.model, deeper.card), jobs=explainer_set.jobs)
     return explainer_set.remember(("variant", DEEPER), build)
 
 
@@ -190,11 +207,11 @@ def _kernel_grid(explainer_set: ExplainerSet, layer: str) -> np.ndarray:
     return figure_to_image(kernel_grid_figure(*explainer_set.filters.weights(layer), layer=layer))
 
 
-def _default_maximization(explainer_set: ExplainerSet) -> str:
-    """The Activation Maximization tab's default picture of every conv filter (remembered there)."""
+def _default_maximization(explainer_set: ExplainerSet) -> Computation:
+    """The Activation Maximization tab's default picture of every conv filter (a long job, kept with the model)."""
     r = Regularization()
-    return maximization_grid(explainer_set, ALL_CONV, "all", STEPS, LEARNING_RATE, r.l2_decay, r.jitter,
-                             r.blur_every, r.total_variation, 0)
+    return maximization(explainer_set, ALL_CONV, "all", STEPS, LEARNING_RATE, r.l2_decay, r.jitter, r.blur_every,
+                        r.total_variation, 0)
 
 
 def _card_facts(explainer_set: ExplainerSet) -> str:
@@ -205,19 +222,22 @@ def _card_facts(explainer_set: ExplainerSet) -> str:
     return (f"{html.escape(architecture_of(model).describe())}; {model.count_params():,} parameters; {accuracy}.")
 
 
-def _column(explainer_set: ExplainerSet, title: str, image: np.ndarray) -> str:
+def _column(explainer_set: ExplainerSet, title: str, image: np.ndarray, synthesized: str) -> str:
     explanation = explain_image(explainer_set, image, PREDICTED, "Grad-CAM")
     layer = conv_layer_names(explainer_set.served.model)[-1]
     size = explainer_set.served.model.get_layer(layer).output.shape[1]
     caption = (f"at <b>{layer}</b> ({size}x{size} maps)<br>"
                + html.escape(explanation.message).replace("**", ""))  # the tab's markdown, as plain text
-    return network_column_html(title, _card_facts(explainer_set), _weight_figures(explainer_set),
-                               _default_maximization(explainer_set), explanation.overlay, caption)
+    return network_column_html(title, _card_facts(explainer_set), _weight_figures(explainer_set), synthesized,
+                               explanation.overlay, caption)
 
 
-def deeper_network(explainer_set: ExplainerSet, manager: ModelManager, image28: np.ndarray | None) -> tuple[str, str]:
-    """The served two-block model and the three-block variant side by side (HTML, one column each)."""
+def deeper_network(explainer_set: ExplainerSet, manager: ModelManager, image28: np.ndarray | None,
+                   on_wait: Callable[[Waiting], None] | None = None) -> tuple[str, str]:
+    """The served two-block model and the three-block variant side by side (HTML, one column each). Their
+    synthesized images are long jobs, computed once per model; ``on_wait`` hears about them meanwhile."""
     image = checked_image(image28)
-    deeper = _deeper_set(explainer_set, manager)
-    return (_column(explainer_set, "Two conv blocks (served)", image),
-            _column(deeper, "Three conv blocks (the conv3 variant)", image))
+    columns = {"Two conv blocks (served)": explainer_set,
+               "Three conv blocks (the conv3 variant)": _deeper_set(explainer_set, manager)}
+    pictures = wait_all([_default_maximization(s) for s in columns.values()], on_wait)
+    return tuple(_column(s, title, image, picture) for (title, s), picture in zip(columns.items(), pictures))

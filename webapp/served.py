@@ -3,15 +3,18 @@
 Explainers compile TensorFlow functions for their model, so they are built once per
 model and shared by every request; when a training swaps in a new model, the next
 request builds a fresh set for it. What the views compute from a model (figures of its
-weights, synthesized images) is remembered on its set, so it goes when the model goes.
+weights, the test-set table, the robustness curve, synthesized images) is kept on its set,
+so it goes when the model goes: computed once, by the first student who asks, while the
+others who ask meanwhile wait for the same answer (webapp/once.py). Long computations run
+where the server's runner puts them: in idle-priority worker processes for a class
+(webapp/long_jobs.py), in the asking thread for scripts and tests.
 """
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Callable, Hashable, TypeVar
+from typing import Any, Callable, Hashable, Protocol, TypeVar
 
 import keras
 import numpy as np
@@ -22,9 +25,11 @@ from cnn.evaluation import predict_logits
 from cnn.model_manager import ModelManager, ServedModel
 from cnn.model_store import ModelFileError
 from explainers import METHODS, ActivationMaximizer, AttributionMethod, BaseCAM, FilterStats, FilterVisualizer
+from webapp.long_jobs import InProcess
+from webapp.once import Computation, Job, Results
 
 STATS_IMAGES = 1000  # test images used to find dead filters
-REMEMBERED = 32  # results remembered per model: a class asks for the same default pictures again and again
+REMEMBERED = 32  # results of a student's own settings kept per model (the most recently asked)
 # The methods a student can pick for the heatmap beside the sketch: light, and drawing regions of evidence.
 LIVE_METHODS = [name for name, method in METHODS.items() if method.per_stroke and issubclass(method, BaseCAM)]
 DEFAULT_METHOD = LIVE_METHODS[0]
@@ -38,15 +43,22 @@ def shipped_test_set(dataset: str) -> tuple[np.ndarray, np.ndarray]:
     return to_model_input(images), labels
 
 
+class Runner(Protocol):
+    """Where long jobs run (webapp/long_jobs.py): it sets the computation going and returns."""
+
+    def run(self, explainer_set: Any, computation: Computation) -> None: ...
+
+
 @dataclass(eq=False)
 class ExplainerSet:
     served: ServedModel
     shuffled_labels: keras.Model | None = None  # the same network trained on shuffled labels, where shipped
+    jobs: Runner = field(default_factory=InProcess)  # where its long jobs run
     methods: dict[str, AttributionMethod] = field(init=False)  # by display name, as in METHODS
     filters: FilterVisualizer = field(init=False)
     maximizer: ActivationMaximizer = field(init=False)
-    _remembered: OrderedDict = field(init=False, default_factory=OrderedDict)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _kept: Results = field(init=False, default_factory=Results)  # what does not depend on the student
+    _recent: Results = field(init=False, default_factory=lambda: Results(REMEMBERED))  # a student's settings
 
     def __post_init__(self) -> None:
         model = self.served.model
@@ -60,17 +72,21 @@ class ExplainerSet:
         return self.methods[method]
 
     def remember(self, key: Hashable, compute: Callable[[], Value]) -> Value:
-        """``compute()``, or what it gave last time for ``key``; the REMEMBERED most recent are kept."""
-        with self._lock:
-            if key in self._remembered:
-                self._remembered.move_to_end(key)
-                return self._remembered[key]
-        value = compute()  # outside the lock: two students asking for different pictures don't wait for each other
-        with self._lock:
-            self._remembered[key] = value
-            while len(self._remembered) > REMEMBERED:
-                self._remembered.popitem(last=False)
-        return value
+        """``compute()`` in this process, once for this model however many students ask at once, and kept while
+        it is served: for what does not depend on the student (keys from a small fixed set)."""
+        return self._kept.once(key, lambda computation: computation.compute_here(compute)).wait()
+
+    def long_job(self, key: Hashable, job: Job) -> Computation:
+        """The job on this model, started by the first student who asks (where ``jobs`` runs it), shared with
+        every other and kept while the model is served: for what does not depend on the student."""
+        return self._kept.once(key, self._start, job)
+
+    def recent_long_job(self, key: Hashable, job: Job) -> Computation:
+        """The same for a job of a student's own settings: only the REMEMBERED most recently asked are kept."""
+        return self._recent.once(key, self._start, job)
+
+    def _start(self, computation: Computation) -> None:
+        self.jobs.run(self, computation)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -111,10 +127,18 @@ class ExplainerSet:
 class ServedExplainers:
     """The explainers of the model served now for each dataset, rebuilt (and warmed up) when it changes."""
 
-    def __init__(self, manager: ModelManager, after_swap: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, manager: ModelManager, after_swap: Callable[[], None] = lambda: None,
+                 jobs: Runner | None = None) -> None:
         self.manager, self.after_swap = manager, after_swap  # after_swap: once an old set is replaced
+        self.jobs = jobs or InProcess()  # where the sets' long jobs run (LongJobs: idle-priority processes)
         self._sets: dict[str, ExplainerSet] = {}
         self._lock = threading.Lock()
+        self._across: Results = Results(REMEMBERED)  # results of several models together
+
+    def remember(self, key: Hashable, compute: Callable[[], Value]) -> Value:
+        """``compute()`` once however many students ask at once, for a result of several models (the same for
+        every student): ``key`` names the models, served ones by their version; the REMEMBERED most recent kept."""
+        return self._across.once(key, lambda computation: computation.compute_here(compute)).wait()
 
     def __call__(self, dataset: str) -> ExplainerSet:
         served = self.manager.get(dataset)
@@ -124,7 +148,7 @@ class ServedExplainers:
                 current = self._sets.get(dataset)
                 if current is None or current.served.version != served.version:
                     swapping = current is not None
-                    current = ExplainerSet(served, self._shuffled_labels_model(served))
+                    current = ExplainerSet(served, self._shuffled_labels_model(served), self.jobs)
                     current.warm_up()
                     self._sets[dataset] = current
                     if swapping:

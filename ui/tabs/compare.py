@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ui.friendly import friendly
-from ui.queues import HEAVY
+from ui.queues import HEAVY, INSTANT, LONG, tell
 from ui.tabs import FIGURE_BUTTONS
 from ui.tabs.grad_cam import ExplainedImage
 from webapp import notes
@@ -44,12 +44,13 @@ def compare_tab(served_explainers: ServedExplainers, dataset: gr.Radio, explaine
         return sanity_grid(served_explainers(name), image28, target_class)
 
     @friendly
-    def on_table(name, count, removed):
-        return dataset_table(served_explainers(name), count, removed)
+    def on_table(name, count, removed, progress=gr.Progress()):
+        return dataset_table(served_explainers(name), count, removed, tell(progress))
 
     drawing_first(compare).success(on_compare, [image_state, target, dataset, removal], [maps, scores, curves],
                                    api_name="compare_methods", **HEAVY)
     drawing_first(sanity_button).success(on_sanity, [image_state, target, dataset], sanity,
                                          api_name="sanity_checks", **HEAVY)
-    table_button.click(on_table, [dataset, size, removal], table, api_name="method_table", **HEAVY)
-    dataset.change(lambda: ("", "", None, None), None, [maps, sanity, curves, scores], api_visibility="private")
+    table_button.click(on_table, [dataset, size, removal], table, api_name="method_table", **LONG)
+    dataset.change(lambda: ("", "", None, None), None, [maps, sanity, curves, scores], api_visibility="private",
+                   **INSTANT)

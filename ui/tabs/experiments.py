@@ -11,7 +11,7 @@ from cnn.model_manager import ModelManager
 from explainers import PREDICTED
 from ui.friendly import friendly
 from ui.number_dropdown import NumberDropdown
-from ui.queues import HEAVY
+from ui.queues import HEAVY, INSTANT, LONG, tell
 from ui.tabs import FIGURE_BUTTONS
 from ui.tabs.grad_cam import ExplainedImage
 from webapp import notes
@@ -82,8 +82,8 @@ def experiments_tab(served_explainers: ServedExplainers, manager: ModelManager, 
         return adversarial_example(served_explainers(name), image28, attack, eps, target_class)
 
     @friendly
-    def on_curve():
-        return robustness_view([served_explainers(name) for name in DATASETS])
+    def on_curve(progress=gr.Progress()):
+        return robustness_view([served_explainers(name) for name in DATASETS], on_wait=tell(progress))
 
     @friendly
     def on_inversion(image28, name):
@@ -98,14 +98,12 @@ def experiments_tab(served_explainers: ServedExplainers, manager: ModelManager, 
         return match_view(served_explainers, manager, networks, layer_name, image28)
 
     @friendly
-    def on_deeper(image28, name):
-        return deeper_network(served_explainers(name), manager, image28)
+    def on_deeper(image28, name, progress=gr.Progress()):
+        return deeper_network(served_explainers(name), manager, image28, tell(progress))
 
     drawing_first(attack_button).success(on_attack, [image_state, dataset, kind, epsilon, aim], attack_view,
                                          api_name="adversarial", **HEAVY)
-    # Its first computation takes a minute: in a queue of its own, so that it holds up no other student's heavy view.
-    curve_button.click(on_curve, None, [curve, success], api_name="robustness_curve", concurrency_id="robustness",
-                       concurrency_limit=1)
+    curve_button.click(on_curve, None, [curve, success], api_name="robustness_curve", **LONG)
     drawing_first(inversion_button).success(on_inversion, [image_state, dataset], inversion,
                                             api_name="feature_inversion", **HEAVY)
     drawing_first(style_button).success(on_style, [image_state, dataset, style_dataset, style_index], style,
@@ -113,9 +111,10 @@ def experiments_tab(served_explainers: ServedExplainers, manager: ModelManager, 
     drawing_first(match_button).success(on_match, [image_state, pair, layer], matching, api_name="match_filters",
                                         **HEAVY)
     drawing_first(deeper_button).success(on_deeper, [image_state, dataset], [two_blocks, three_blocks],
-                                         api_name="deeper_network", **HEAVY)
+                                         api_name="deeper_network", **LONG)
     # The Grad-CAM tab's chosen class is the attack's target too ("why not a 3?" becomes "make it a 3").
     target.change(lambda chosen: gr.skip() if chosen in (None, PREDICTED) else chosen, target, aim,
                   api_visibility="private", show_progress="hidden")
     dataset.change(lambda name: (NumberDropdown(choices=aim_choices(name), value=DEFAULT_AIM), "", "", "", "", ""),
-                   dataset, [aim, attack_view, inversion, style, two_blocks, three_blocks], api_visibility="private")
+                   dataset, [aim, attack_view, inversion, style, two_blocks, three_blocks], api_visibility="private",
+                   **INSTANT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ui.friendly import friendly
-from ui.queues import HEAVY
+from ui.queues import HEAVY, INSTANT
 from ui.tabs import FIGURE_BUTTONS
 from webapp import notes
 from webapp.filters_view import TABLE_HEADERS, dead_filter_table, feature_maps_grid, weight_pictures
@@ -34,8 +34,8 @@ def filters_tab(served_explainers: ServedExplainers, dataset: gr.Radio, tab: gr.
         grid, text = feature_maps_grid(served_explainers(name), index)
         return text, grid
 
-    for trigger in (tab.select, dataset.change):
-        trigger(on_model, dataset, [conv1, conv2, table], api_visibility="private", **HEAVY).then(
-            on_sample, [sample, dataset], [caption, maps], api_visibility="private", **HEAVY)
+    for trigger, group in ((tab.select, HEAVY), (dataset.change, INSTANT)):
+        trigger(on_model, dataset, [conv1, conv2, table], api_visibility="private", **group).then(
+            on_sample, [sample, dataset], [caption, maps], api_visibility="private", **group)
     sample.release(on_sample, [sample, dataset], [caption, maps], api_name="feature_maps",
                    trigger_mode="always_last", **HEAVY)

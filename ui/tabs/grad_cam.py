@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import gradio as gr
 from gradio.events import Dependency
 
+from cnn.browser_image import browser_image
 from explainers import PREDICTED
 from plots import live_views_html
 from ui.class_api import ClassApi
@@ -15,11 +16,10 @@ from ui.class_panel import class_panel
 from ui.friendly import friendly
 from ui.live_network import DRAWING_FOR_SERVER, drawing_pad, live_panel, tell_page
 from ui.number_dropdown import NumberDropdown
-from ui.queues import HEAVY, LIGHT
+from ui.queues import HEAVY, INSTANT, LIGHT
 from ui.sketchpad import BoundedSketchpad
 from ui.tabs import FIGURE_BUTTONS
 from webapp import notes
-from cnn.browser_image import browser_image
 from webapp.grad_cam_view import (Explanation, deeper_views, explain_image, explain_sketch, explain_test_image,
                                   explain_upload, parse_target, target_choices, test_choices)
 from webapp.served import DEFAULT_METHOD, LIVE_METHODS, ServedExplainers, new_model_notice
@@ -136,7 +136,7 @@ def grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_d
     for control in (target, method):
         control.change(on_target, [image_state, target, dataset, method, seen_model], outputs,
                        api_visibility="private", **LIGHT)
-    dataset.change(on_dataset, dataset, [target, *outputs], api_visibility="private")
+    dataset.change(on_dataset, dataset, [target, *outputs], api_visibility="private", **INSTANT)
     # The page's network follows the same choices, told in the browser (no request).
     for control, kind in ((dataset, "dataset"), (target, "target"), (method, "method")):
         control.change(None, control, None, js=tell_page(kind))

@@ -6,7 +6,7 @@ import gradio as gr
 from explainers import Regularization
 from explainers.activation_maximizer import LEARNING_RATE, STEPS
 from ui.friendly import friendly
-from ui.queues import HEAVY
+from ui.queues import INSTANT, LONG, tell
 from webapp import notes
 from webapp.maximization_view import ALL_CONV, STEP_RANGE, filter_choices, layer_choices, maximization_grid
 from webapp.served import ServedExplainers
@@ -33,8 +33,10 @@ def maximization_tab(served_explainers: ServedExplainers, dataset: gr.Radio, tab
     gr.Markdown(notes.MAXIMIZATION)
 
     @friendly
-    def on_run(name, *params):
-        return maximization_grid(served_explainers(name), *params)
+    def on_run(name, layer_name, filter_index, step_count, rate, l2_decay, jitter_px, blur_every, tv_weight, seed_value,
+               progress=gr.Progress()):
+        return maximization_grid(served_explainers(name), layer_name, filter_index, step_count, rate, l2_decay,
+                                 jitter_px, blur_every, tv_weight, seed_value, on_wait=tell(progress))
 
     @friendly
     def on_dataset(name):
@@ -45,7 +47,7 @@ def maximization_tab(served_explainers: ServedExplainers, dataset: gr.Radio, tab
         return gr.Dropdown(choices=["all"] + filter_choices(served_explainers(name), chosen_layer), value="all")
 
     inputs = [dataset, layer, filter_choice, steps, lr, l2, jitter, blur, tv, seed]
-    run.click(on_run, inputs, picture, api_name="maximize", **HEAVY)
-    tab.select(on_run, inputs, picture, api_visibility="private", **HEAVY)
-    dataset.change(on_dataset, dataset, layer, api_visibility="private")
+    run.click(on_run, inputs, picture, api_name="maximize", **LONG)
+    tab.select(on_run, inputs, picture, api_visibility="private", **LONG)
+    dataset.change(on_dataset, dataset, layer, api_visibility="private", **INSTANT)
     layer.change(on_layer, [dataset, layer], filter_choice, api_visibility="private")

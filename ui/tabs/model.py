@@ -9,7 +9,7 @@ from cnn.model_manager import ModelManager
 from cnn.training import TrainingConfig
 from ui.friendly import friendly
 from ui.number_dropdown import NumberDropdown
-from ui.queues import HEAVY
+from ui.queues import HEAVY, INSTANT
 from ui.tabs import FIGURE_BUTTONS
 from webapp import notes
 from webapp.header import model_card
@@ -71,8 +71,8 @@ def model_tab(manager: ModelManager, served_explainers: ServedExplainers, policy
     def on_show(name):
         return served_confusion(served_explainers(name))
 
-    for trigger in (tab.select, dataset.change):
-        trigger(on_show, dataset, confusion, api_visibility="private", **HEAVY)
+    for trigger, group in ((tab.select, HEAVY), (dataset.change, INSTANT)):
+        trigger(on_show, dataset, confusion, api_visibility="private", **group)
     train.click(on_train, [dataset, save, epochs, batch_size, lr, seed, conv1, conv2, conv3],
                 [progress, curves, confusion], api_name="train", concurrency_id="training", concurrency_limit=None)
     cancel.click(on_cancel, None, progress, api_name="cancel_training", concurrency_limit=None)

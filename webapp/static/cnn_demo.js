@@ -6,10 +6,12 @@
 // Gradio's own events reach this module through window.cnnDemoPage (the dataset, the method, the
 // target, which source tab is open); until it has loaded, they wait in a plain array.
 
+import { arithmetic } from "./arithmetic.js";
 import { DrawingPad } from "./drawing_pad.js";
 import { explainImage, featureMaps, spatialLayers } from "./explain.js";
 import { escapeHtml, LiveViews } from "./live_views.js";
 import { fetchNetwork, watchModels } from "./model_feed.js";
+import { forward } from "./network.js";
 import { strokesToImage } from "./strokes_to_image.js";
 
 const PIXELS = 28 * 28;
@@ -212,6 +214,14 @@ window.cnnDemo = {
       [name, { shape, data: Array.from(data) }]);
     return { probabilities: result.probabilities, predicted: result.predicted, target: result.target,
       cam: Array.from(result.cam.heatmap), layers: Object.fromEntries(layers) };
+  },
+
+  /** How the value at (channel, row, col) of layer ``layer`` (a name: conv1, pool1, ..., logits) is computed
+   * for image28, as the arithmetic view shows it (arithmetic.js); for the dense layer, channel is the class. */
+  arithmetic(image28, layer, channel, row = 0, col = 0) {
+    if (!state.network) throw new Error("no weights yet: await window.cnnDemo.ready first");
+    const image = checkedImage(image28);
+    return arithmetic(state.network, forward(state.network, image), image, layer, channel, row, col);
   },
 
   /** strokes [[[x, y], ...], ...] in pixels of a width x height canvas -> 784 numbers in [0, 1]. */

@@ -1,23 +1,15 @@
 // The live panel beside the canvas: the prediction, the class probabilities, what the model sees,
 // the heatmap over it, and every layer's feature maps, redrawn at every animation frame of a stroke
-// (the pictures themselves: pictures.js).
+// (the pictures themselves: pictures.js). A click on a feature map or a class's bar opens the arithmetic
+// view of that number (arithmetic_view.js).
 
+import { ArithmeticView } from "./arithmetic_view.js";
+import { element, setText } from "./dom.js";
 import { mapsPicture, packColours, paintMaps, paintValues, Picture } from "./pictures.js";
 
 export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function element(tag, attributes = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
-
 const percent = (probability) => `${(probability * 100).toFixed(1)}%`;
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
 
 export class LiveViews {
   constructor(root, settings) {
@@ -46,6 +38,7 @@ export class LiveViews {
     this.root = element("div", { class: "cnn-live" }, [this.notice, this.status, views, this.probabilities,
       this.layers]);
     root.replaceChildren(this.root);
+    this.arithmetic = new ArithmeticView(this.root, this.grey);
   }
 
   caption(html) {
@@ -66,19 +59,24 @@ export class LiveViews {
     this.bars = network.classNames.map((name) => {
       const fill = element("span", { class: "cnn-bar-fill" });
       const value = element("span", { class: "cnn-bar-value" }, ["0%"]);
-      const row = element("div", { class: "cnn-bar" }, [element("span", { class: "cnn-bar-label" }, [name]),
+      const label = element("span", { class: "cnn-bar-label" }, [name]);
+      const row = element("button", { type: "button", class: "cnn-bar" }, [label,
         element("span", { class: "cnn-bar-track" }, [fill]), value]);
       return { row, fill, value };
     });
-    this.probabilities.replaceChildren(element("p", {}, [element("b", {}, ["Class probabilities"])]),
+    this.probabilities.replaceChildren(element("p", {}, [element("b", {}, ["Class probabilities"]),
+      " (click a class: how is its score computed?)"]),
       ...this.bars.map((bar) => bar.row));
     this.maps = featureLayers.map(({ shape: [, , channels] }) => mapsPicture(channels));
     const rows = featureLayers.map(({ name, shape: [height, width] }, index) => element("div", { class: "cnn-layer" }, [
       element("div", { class: "cnn-layer-label" }, [element("b", {}, [name]), element("br"), `${height}x${width}`]),
       this.maps[index].canvas]));
     const heading = element("p", {}, [element("b", {}, ["Feature maps of every layer"]),
-      ": bright where a filter finds its pattern; each map scaled to its own maximum."]);
+      ": bright where a filter finds its pattern; each map scaled to its own maximum. Click a map (or Enter on it, ",
+      "then the arrow keys) to see how one of its values is computed."]);
     this.layers.replaceChildren(heading, ...rows);
+    this.arithmetic.useNetwork(network, featureLayers.map((layer, index) => ({ ...layer, picture: this.maps[index],
+      row: rows[index] })), this.bars.map((bar) => bar.row), this.probabilities);
   }
 
   /** The CAM method chosen, named above the heatmap. */
@@ -120,6 +118,7 @@ export class LiveViews {
     for (const picture of [this.input, this.digit, this.heatmap, ...(this.maps ?? [])]) picture.blank();
     for (const bar of this.bars ?? []) this.setBar(bar, 0, false);
     delete this.root.dataset.predicted;
+    this.arithmetic.show(null, null);
   }
 
   setBar(bar, probability, top) {
@@ -139,5 +138,6 @@ export class LiveViews {
     paintValues(this.digit, image, this.grey);
     paintValues(this.heatmap, heatmap, this.heatmapColours);
     featureLayers.forEach((layer, index) => paintMaps(this.maps[index], layer, this.featureColours));
+    this.arithmetic.show(image, result.pass);
   }
 }

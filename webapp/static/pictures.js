@@ -7,7 +7,7 @@
 // the browser enlarges smoothly over the blocky digit at half opacity (cnn_demo.css), as
 // plots.overlay.heatmap_overlay blends them.
 
-const TILE = 28; // every feature map is drawn at 28x28, so that all layers' tiles line up
+export const TILE = 28; // every feature map is drawn at 28x28, so that all layers' tiles line up
 const TILE_GAP = 2;
 const TILES_PER_ROW = 8;
 const TILE_ZOOM = 2; // screen pixels per tile pixel: 56 px tiles
@@ -61,6 +61,11 @@ export function mapsPicture(channels) {
   return picture;
 }
 
+/** Where channel ``channel``'s tile starts in a maps picture: [left, top] in canvas pixels. */
+export function tileOrigin(picture, channel) {
+  return [(channel % picture.columns) * (TILE + TILE_GAP), Math.floor(channel / picture.columns) * (TILE + TILE_GAP)];
+}
+
 /** Every channel of a layer's output (height x width x channels), each scaled to its own maximum: the
  * colour of each map pixel is found once, and a tile row that repeats the one above is copied. */
 export function paintMaps(picture, { shape: [height, width, channels], data }, lut) {
@@ -73,8 +78,7 @@ export function paintMaps(picture, { shape: [height, width, channels], data }, l
     for (let p = c; p < data.length; p += channels) peak = Math.max(peak, data[p]);
     const scale = peak > 0 ? 1 / peak : 0; // a map that never fires stays dark
     for (let p = 0; p < colours.length; p++) colours[p] = lut[level(data[p * channels + c] * scale)];
-    const left = (c % picture.columns) * (TILE + TILE_GAP);
-    const top = Math.floor(c / picture.columns) * (TILE + TILE_GAP);
+    const [left, top] = tileOrigin(picture, c);
     for (let ty = 0; ty < TILE; ty++) {
       const source = Math.floor(ty * height / TILE);
       const row = (top + ty) * stride + left;
