@@ -318,7 +318,7 @@ def test_the_deeper_views_explain_the_image_the_page_made(page, screens):
 
 def test_the_server_refuses_anything_but_an_image_for_the_deeper_views():
     from cnn.preprocessing import InputImageError
-    from webapp.browser_image import browser_image
+    from cnn.browser_image import browser_image
 
     assert browser_image([0.5] * 784).shape == (28, 28)
     for value, reason in (([0.5] * 783, "783 values"), ("x" * 784, "str"), ([True] * 784, "something else"),
