@@ -100,13 +100,18 @@ function forEachPoolCell([, width, channels], layer, visit) {
  * scan order wins. So rounding does not decide ties: this page computes in float64, the server in float32,
  * and both give the gradient to the same cell. Calls visit(outputIndex, inputIndex) for every output. */
 export function forEachPoolWinner(input, output, shape, layer, visit) {
-  const { relative, absolute } = layer.tie_tolerance;
   let decided = -1; // the last window given a winner: later cells of it are passed over
   forEachPoolCell(shape, layer, (o, i) => {
-    if (o === decided || output[o] - input[i] > Math.max(relative * Math.abs(output[o]), absolute)) return;
+    if (o === decided || !tiedWithMaximum(input[i], output[o], layer)) return;
     decided = o;
     visit(o, i);
   });
+}
+
+/** Whether ``value`` counts as tied with its window's ``maximum``: within the layer's tie tolerance of it. */
+export function tiedWithMaximum(value, maximum, layer) {
+  const { relative, absolute } = layer.tie_tolerance;
+  return maximum - value <= Math.max(relative * Math.abs(maximum), absolute);
 }
 
 function maxPool2d(input, shape, layer) {
