@@ -18,11 +18,13 @@ from cnn.datasets import DATASETS
 from cnn.model_manager import ModelManager
 from cnn.model_store import ModelFileError
 from cnn.preprocessing import MAX_UPLOAD_BYTES
+from ui.class_api import ClassApi
 from ui.explained_inputs import ExplainedBlocks
 from ui.header import page_header
 from ui.light_sessions import use_light_sessions
-from ui.memory_first import answer_from_memory_first
 from ui.load_on_open import load_on_open
+from ui.memory_first import answer_from_memory_first
+from ui.pages.instructor import instructor_page
 from ui.request_limits import BodySizeLimit, UploadNotAFile
 from ui.tabs.compare import compare_tab
 from ui.tabs.experiments import experiments_tab
@@ -33,6 +35,8 @@ from ui.tabs.model import model_tab
 from ui.web_server import allow_many_connections, hold_connections
 from webapp import notes
 from webapp.browser_routes import browser_routes
+from webapp.class_events import class_routes
+from webapp.class_setup import instructor_link_line, open_classroom
 from webapp.filters_view import weight_pictures
 from webapp.long_jobs import LongJobs
 from webapp.policy import ServerPolicy
@@ -46,19 +50,22 @@ THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospac
     checkbox_label_background_fill_selected="*primary_600", button_primary_background_fill="*primary_600",
     button_primary_background_fill_hover="*primary_700", body_text_color_subdued="*neutral_600")
 CSS = ".gradio-container {max-width: 1400px !important} #status p {font-size: 1.2em}"
+# The instructor's page makes the app a multipage one; no page shows a navbar link (gr.Navbar on each): no empty bar.
+CSS += " .nav-holder:has(> nav:empty) {display: none}"
 SESSIONS = 10_000  # browser sessions kept: tens of MiB (tests/test_hostile_inputs.py measures one)
 
 
 def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy: ServerPolicy,
-              default_dataset: str = "mnist") -> gr.Blocks:
-    """The student page: the dataset and the model's card above six tabs, each explaining the served model."""
+              default_dataset: str = "mnist", class_api: ClassApi | None = None) -> gr.Blocks:
+    """The student page: the dataset and the model's card above six tabs, each explaining the served model;
+    with ``class_api``, the class's panel on the Draw tab and the instructor's page (/instructor)."""
     with ExplainedBlocks(title="CNN Explainability Demo", analytics_enabled=False, delete_cache=(600, 1800)) as app:
         gr.Markdown(notes.INTRO, elem_id="intro")
         header = page_header(app, manager, default_dataset)
         dataset = header.dataset
         with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab in sight, on two rows
             with gr.Tab("Grad-CAM", id="gradcam"):
-                explained = grad_cam_tab(served_explainers, dataset, default_dataset)  # the image the next two use
+                explained = grad_cam_tab(served_explainers, dataset, default_dataset, class_api)  # the next two use it
             with gr.Tab("Compare methods", id="compare"):
                 compare_tab(served_explainers, dataset, explained)
             with gr.Tab("Experiments", id="experiments"):
@@ -71,6 +78,8 @@ def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy
                 model_tab(manager, served_explainers, policy, dataset, header.card, tab)
         gr.Markdown(notes.CLASSROOM)
         load_on_open(app)  # what the page shows closed is downloaded when opened (ui/load_on_open.py)
+    if class_api is not None:
+        instructor_page(app, class_api, served_explainers)
     return app
 
 
@@ -86,6 +95,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="allow training on a shared link or Space (always allowed locally)")
     parser.add_argument("--queue-size", type=int, default=200,
                         help="requests waiting at most; beyond it students are told the server is busy")
+    parser.add_argument("--instructor-key", help="the key that opens classes (default: $CNN_DEMO_INSTRUCTOR_KEY, "
+                                                 "else a random one, printed in the instructor link; on a Space: "
+                                                 "none, classes off)")
+    parser.add_argument("--class-dir", help="where the classes' drawings are kept (default: ~/.local/share/cnn-demo/"
+                                            "classes; on a Space with persistent storage, /data)")
+    parser.add_argument("--class-retention-hours", type=float, default=24.0,
+                        help="a class and its drawings are erased this long after it opens (default 24)")
     return parser.parse_args(argv)
 
 
@@ -130,7 +146,11 @@ def main(argv: list[str] | None = None) -> None:
     policy = ServerPolicy.decide(share=args.share, allow_training=args.allow_training)
     # Long jobs (the test-set table, the robustness curve, maximizations) in idle-priority worker processes.
     served_explainers = ServedExplainers(manager, after_swap=spare_long_lived_objects_from_gc, jobs=LongJobs())
-    app = build_app(manager, served_explainers, policy, args.dataset)
+    try:
+        classroom = open_classroom(served_explainers, args.class_dir, args.instructor_key, args.class_retention_hours)
+    except ValueError as err:  # a key too short, a folder that cannot hold the classes: said, not a traceback
+        raise SystemExit(f"⚠️  {err}") from None
+    app = build_app(manager, served_explainers, policy, args.dataset, ClassApi(classroom))
     warm_up(served_explainers, args.dataset)
     # api_open=False: every event goes through the queue and its limits (Gradio would also run them
     # directly, in parallel, at /gradio_api/run/<name>). status_update_rate=1: each waiting student hears
@@ -146,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     body_limit = Middleware(BodySizeLimit, max_bytes=MAX_UPLOAD_BYTES + 2**20)
     not_a_file = Middleware(UploadNotAFile)  # Gradio answers 500 to an upload part without a filename
     # Beside Gradio's routes: the page's JavaScript, the served models' weights and the news of a new one.
-    routes = browser_routes(manager, served_explainers)
+    routes = browser_routes(manager, served_explainers) + class_routes(classroom)
     spare_long_lived_objects_from_gc()
     allow_many_connections()  # a lecture hall's pages hold thousands of sockets (ui/web_server.py)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD_BYTES,
@@ -157,6 +177,9 @@ def main(argv: list[str] | None = None) -> None:
     # best, before Gradio's middleware runs (ui/memory_first.py).
     answer_from_memory_first(app)
     hold_connections(app)  # a busy server answers slowly: it neither closes nor refuses a waiting connection
+    link = instructor_link_line(classroom, app.local_url, app.share_url)
+    if link:
+        print(link, flush=True)
     app.block_thread()
 
 

@@ -1,32 +1,45 @@
 """Speed and memory of the twelve attribution methods, on the shipped MNIST model (loaded from disk).
 
     python -m benchmarks.bench_attribution
+    python -m benchmarks.bench_attribution --batch-invariance [--images 1000]
 
 Prints each method's time on one image and on a batch of 100 (p50/p90) with the peak resident
-memory of the batch, all twelve on one image together (target: 150 ms or less), and the
-completeness error of Integrated Gradients per baseline on 100 test images of each dataset.
+memory of the batch, all twelve on one image together (target: 150 ms or less), what max-pool's
+rule for ties costs (each method against itself with TensorFlow's own max-pool gradient, built in
+this process and timed in turns), and the completeness error of Integrated Gradients per baseline
+on 100 test images of each dataset.
+
+``--batch-invariance`` counts instead, per method and dataset, the test images whose map explained
+alone differs from their map explained in a batch of 100 (target: none), and the images whose map
+moves when every pixel is nudged by less than 1e-8 (as much as another CPU's kernels round the conv
+outputs; target: none).
 """
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
+from unittest import mock
 
 import cnn  # noqa: F401  (first: it sets the environment TensorFlow reads as it loads)
 import numpy as np
 
+import explainers.forward
 from benchmarks.bench_explainers import summary, timings_ms
 from cnn.model_manager import ModelManager
-from explainers import METHODS, IntegratedGradients
+from explainers import METHODS, PREDICTED, AttributionMethod, IntegratedGradients
 from explainers.integrated_gradients import BASELINES
+from harness.batch_invariance import NUDGE, TOLERANCE, differing, maps_in_batches, nudged
 from harness.memory import current_mib, peak_mib, reset_peak
 from webapp.served import shipped_test_set
 
 ONE_IMAGE_REPEATS = 30
 BATCH, BATCH_REPEATS = 100, 5
 ALL_TWELVE_TARGET_MS = 150
+TURNS = 7  # batches of 100 timed in turns, with the rule and without
 
 
-def main() -> None:
+def timings() -> None:
     manager = ModelManager()
     model = manager.get("mnist").model
     images = shipped_test_set("mnist")[0][:BATCH, :, :, 0]
@@ -51,6 +64,7 @@ def main() -> None:
     totals = timings_ms(all_twelve, ONE_IMAGE_REPEATS)
     verdict = "within" if statistics.median(totals) <= ALL_TWELVE_TARGET_MS else "OVER"
     print(f"{'all twelve, one image':22s} {summary(totals)}   ({verdict} the {ALL_TWELVE_TARGET_MS} ms target)")
+    tie_rule_cost(model, images, methods)
 
     print(f"Integrated Gradients' completeness error, {BATCH} test images, the predicted class:")
     for dataset in ("mnist", "fashion_mnist"):
@@ -63,6 +77,66 @@ def main() -> None:
             print(f"  {dataset:14s} {baseline:6s} mean {error.mean():.2f} %  p90 {np.quantile(error, 0.9):.2f} %  "
                   f"max {error.max():.2f} %   steps: mean {steps.mean():.0f}, max {steps.max()}   "
                   f"({seconds:.2f} s with tracing)")
+
+
+def cpu_ms(explain) -> float:
+    """The CPU time of one call, in ms: less disturbed than the wall clock by the other work of a shared machine."""
+    start = time.process_time()
+    explain()
+    return (time.process_time() - start) * 1000
+
+
+def tie_rule_cost(model, images: np.ndarray, methods: dict[str, AttributionMethod]) -> None:
+    """Each method against itself with TensorFlow's own max-pool gradient (no rule for ties), built and
+    traced in this process with ``forward`` calling the pooling layers directly; both timed in turns."""
+    with mock.patch.object(explainers.forward, "max_pool", lambda layer, x: layer(x, training=False)):
+        own = {name: METHODS[name](model) for name in methods}
+        for method in own.values():  # traced now, while forward uses TensorFlow's own gradient
+            method.explain(images)
+    print(f"Max-pool's rule for ties against TensorFlow's own gradient (CPU time, p50 of {ONE_IMAGE_REPEATS} "
+          f"single images and {TURNS} batches of {BATCH}, in turns):")
+    for name, method in methods.items():
+        pairs = {"one image": [(cpu_ms(lambda: method.explain(images[i % BATCH])),
+                                cpu_ms(lambda: own[name].explain(images[i % BATCH])))
+                               for i in range(ONE_IMAGE_REPEATS)],
+                 "batch": [(cpu_ms(lambda: method.explain(images)), cpu_ms(lambda: own[name].explain(images)))
+                           for _ in range(TURNS)]}
+        cells = [f"{kind} {statistics.median(r for r, _ in times):7.1f} ms vs "
+                 f"{statistics.median(o for _, o in times):7.1f} ({statistics.median(r / o for r, o in times):.2f}x)"
+                 for kind, times in pairs.items()]
+        print(f"  {name:22s} " + "   ".join(cells), flush=True)
+
+
+def batch_invariance(count: int) -> None:
+    """How many of ``count`` test images per dataset get another map alone, or nudged, than in a batch of 100."""
+    manager = ModelManager()
+    print(f"Maps that differ by more than {TOLERANCE:g} of their largest value, of {count} test images per dataset "
+          f"(the predicted class):\n  alone: explained alone against in batches of {BATCH}; nudged: every pixel "
+          f"raised by less than {NUDGE:g}, in batches of {BATCH}")
+    print(f"{'method':22s} {'mnist: alone':>14s} {'nudged':>7s} {'fashion_mnist: alone':>22s} {'nudged':>7s}")
+    models = {dataset: manager.get(dataset).model for dataset in ("mnist", "fashion_mnist")}
+    images = {dataset: shipped_test_set(dataset)[0][:count, :, :, 0] for dataset in models}
+    targets = np.full(count, PREDICTED)
+    for name, method_class in METHODS.items():
+        counts = []
+        for dataset, model in models.items():
+            method = method_class(model)
+            batched = maps_in_batches(method, images[dataset], targets, BATCH)
+            counts += [differing(maps_in_batches(method, images[dataset], targets, 1), batched).sum(),
+                       differing(maps_in_batches(method, nudged(images[dataset]), targets, BATCH), batched).sum()]
+        print(f"{name:22s} {counts[0]:14d} {counts[1]:7d} {counts[2]:22d} {counts[3]:7d}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-invariance", action="store_true",
+                        help="count the maps that depend on the batch or on rounding, instead of timing")
+    parser.add_argument("--images", type=int, default=1000, help="test images per dataset for --batch-invariance")
+    args = parser.parse_args()
+    if args.batch_invariance:
+        batch_invariance(args.images)
+    else:
+        timings()
 
 
 if __name__ == "__main__":

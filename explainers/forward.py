@@ -4,6 +4,10 @@ Why not ``keras.Model(model.inputs, [layer.output, ...])``? In Keras 3 that fail
 Sequential's ``model.input``, and on a model loaded from disk such a sub-model gives
 None gradients for the intermediate output. Calling the layers ourselves works on
 built and loaded models alike, and it lets guided backpropagation swap the ReLU.
+
+Every explainer's gradient goes through here, so this is where max-pool gets its backward rule for
+ties (explainers/max_pool.py): a map then does not depend on the batch it is computed in, nor on the
+CPU's kernels.
 """
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from typing import Callable, Iterable
 
 import keras
 import tensorflow as tf
+
+from explainers.max_pool import max_pool
 
 Activation = Callable[[tf.Tensor], tf.Tensor]
 
@@ -20,6 +26,7 @@ def forward(model: keras.Model, images: tf.Tensor, capture: Iterable[str] = (),
     """Logits of ``images`` and the outputs of the layers named in ``capture``.
 
     ``conv_activation`` replaces the conv layers' own ReLU (guided backpropagation changes its gradient).
+    The outputs are the layers' own; only max-pool's gradient follows our rule for ties.
     """
     wanted = set(capture)
     captured: dict[str, tf.Tensor] = {}
@@ -27,6 +34,8 @@ def forward(model: keras.Model, images: tf.Tensor, capture: Iterable[str] = (),
     for layer in model.layers:
         if conv_activation is not None and isinstance(layer, keras.layers.Conv2D):
             x = conv_activation(layer.convolution_op(x, layer.kernel) + layer.bias)
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            x = max_pool(layer, x)
         else:
             x = layer(x, training=False)
         if layer.name in wanted:

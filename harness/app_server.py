@@ -56,8 +56,10 @@ def running_app(*args: str, env: dict[str, str] | None = None, script: str = "de
 def raw_call(url: str, fn_index: int, data: list, timeout: float = 300) -> dict:
     """An event run by its index, as a script would, past gradio_client and the API docs: its last message."""
     session = uuid.uuid4().hex
-    joined = httpx.post(f"{url}gradio_api/queue/join", timeout=30, json={
-        "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None})
+    body = {"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None}
+    # Python's JSON, NaN and Infinity included: a script may send what a JSON library would refuse to write.
+    joined = httpx.post(f"{url}gradio_api/queue/join", timeout=30, content=json.dumps(body),
+                        headers={"content-type": "application/json"})
     assert joined.status_code == 200, joined.text
     stream = httpx.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}, timeout=timeout)
     with stream as events:

@@ -24,6 +24,7 @@ from cnn.model_store import load_model, save_model
 from cnn.preprocessing import image_to_mnist
 from cnn.training import TrainingConfig, train_model
 from harness.app_server import ROOT, running_app
+from harness.batch_invariance import nudged, undecided
 from harness.browser import RequestLog, canvas_mapping, mouse_stroke, open_page, shoot, touch_stroke
 from harness.strokes import DIGIT_STROKES, placed_strokes, render_digit
 
@@ -42,11 +43,13 @@ CHUNK = 50  # images per call into the page: each answer carries ~10,000 numbers
 PROBABILITY_TOLERANCE = 1e-5
 MAP_TOLERANCE = 1e-4
 LAYER_TOLERANCE = 1e-5
-# TensorFlow computes in float32, the page in float64: conv outputs differ by ~1e-6. A max-pool window whose
-# two largest cells differ by less than this (but do differ) may be won by a different cell in each; which
-# cell wins moves HiResCAM's term from one position to the other (Grad-CAM's mean does not depend on it).
-# Exact ties (flat background, where every cell computes the same sum) go to the first cell in both.
-TIE_TOLERANCE = 1e-5
+# TensorFlow computes in float32, the page in float64: conv outputs differ by ~1e-6. Which cell of a max-pool
+# window takes its gradient (HiResCAM puts the window's term there) is decided by the same rule in both,
+# explainers/max_pool.py's: ties, exact or a few rounding steps apart, go to the first cell on both sides.
+# Its one undecided case is a real gap within rounding of the tie tolerance itself, which float32 and
+# float64 may put on either side: an image with such a window (the gap's distance to the tolerance within
+# twice its difference between page and server: none of the 650 here) is left out of HiResCAM's comparison.
+UNDECIDED_SHARE = 0.05
 
 
 def page_network(page, method: str) -> None:
@@ -78,22 +81,6 @@ def explained_in_page(page, images: np.ndarray, targets: list[int | None], keep_
     return results
 
 
-def undecided_images(model, images: np.ndarray) -> np.ndarray:
-    """Per image: does a max-pool window after the CAM layer have a runner-up within TIE_TOLERANCE of its
-    largest value, but not equal to it? Read from the network's own float32 values, as tests/reference.py does."""
-    from explainers.forward import forward
-
-    cam_layer = [name for name in feature_layer_names(model) if name.startswith("conv")][-1]
-    pool = model.layers[[layer.name for layer in model.layers].index(cam_layer) + 1]
-    features = forward(model, images[..., None], capture=[cam_layer])[0][cam_layer].numpy()
-    (ph, pw), (count, height, width, channels) = pool.pool_size, features.shape
-    rows, cols = height // ph, width // pw
-    windows = features[:, :rows * ph, :cols * pw].reshape(count, rows, ph, cols, pw, channels)
-    windows = np.sort(windows.transpose(0, 1, 3, 5, 2, 4).reshape(count, rows, cols, channels, ph * pw), axis=-1)
-    largest, second = windows[..., -1], windows[..., -2]
-    return ((largest - second < TIE_TOLERANCE) & (largest > second)).any(axis=(1, 2, 3))
-
-
 def python_explanations(model, images: np.ndarray, targets: list[int | None]) -> dict[str, object]:
     from explainers import PREDICTED, GradCAM, HiResCAM
     from explainers.forward import forward
@@ -119,7 +106,6 @@ def sample_images(images: np.ndarray, count: int = IMAGES_PER_MODEL) -> tuple[np
 def check_agreement(page, model, images: np.ndarray, targets: list[int | None], label: str) -> None:
     """The page's explain() against the Python model on the same images, within the tolerances."""
     expected = python_explanations(model, images, targets)
-    undecided = undecided_images(model, images)
     page_network(page, "Grad-CAM")
     answers = explained_in_page(page, images, targets, keep_layers=True)
     page_network(page, "HiResCAM")
@@ -131,20 +117,23 @@ def check_agreement(page, model, images: np.ndarray, targets: list[int | None], 
     differences = {"probabilities": np.abs(probabilities - expected["probabilities"]).max(),
                    "Grad-CAM": np.abs(np.array([a["cam"] for a in answers]).reshape(-1, 28, 28)
                                       - expected["Grad-CAM"]).max()}
-    hires_maps = np.array([a["cam"] for a in hires]).reshape(-1, 28, 28)
-    differences["HiResCAM"] = np.abs(hires_maps - expected["HiResCAM"])[~undecided].max()
+    mine = {}
     for name, maps in expected["layers"].items():
-        mine = np.array([a["layers"][name]["data"] for a in answers]).reshape(maps.shape)
+        mine[name] = np.array([a["layers"][name]["data"] for a in answers]).reshape(maps.shape)
         assert answers[0]["layers"][name]["shape"] == list(maps.shape[1:])
-        differences[name] = np.abs(mine - maps).max()
+        differences[name] = np.abs(mine[name] - maps).max()
+    cam_layer = [name for name in expected["layers"] if name.startswith("conv")][-1]
+    undecided_ones = undecided(expected["layers"][cam_layer], elsewhere=mine[cam_layer])
+    hires_maps = np.array([a["cam"] for a in hires]).reshape(-1, 28, 28)
+    differences["HiResCAM"] = np.abs(hires_maps - expected["HiResCAM"])[~undecided_ones].max()
     print(f"{label}: largest differences over {len(images)} images: "
           + ", ".join(f"{name} {value:.1e}" for name, value in differences.items())
-          + f"; HiResCAM compared on {int((~undecided).sum())}, {int(undecided.sum())} with undecided max-pool windows")
+          + f"; HiResCAM compared on {int((~undecided_ones).sum())}, {int(undecided_ones.sum())} left to rounding")
     assert set(answers[0]["layers"]) == set(expected["layers"])
     assert differences["probabilities"] <= PROBABILITY_TOLERANCE
     assert differences["Grad-CAM"] <= MAP_TOLERANCE and differences["HiResCAM"] <= MAP_TOLERANCE
     assert all(differences[name] <= LAYER_TOLERANCE for name in expected["layers"])
-    assert undecided.mean() < 0.1, "most images have only clear max-pool winners"
+    assert undecided_ones.mean() < UNDECIDED_SHARE
 
 
 # -- fixtures -----------------------------------------------------------------------------------------------
@@ -185,6 +174,10 @@ def test_the_layer_list_holds_every_layer_and_the_exact_float32_weights(shipped_
             assert np.array_equal(np.float32(values), stored.ravel()), "read back as float32: the same weights"
     with pytest.raises(BrowserModelError, match="cannot run in the browser"):
         describe_layer(keras.layers.Dropout(0.5))
+    from explainers.max_pool import ABSOLUTE_TIE, RELATIVE_TIE
+
+    pools = [layer for layer in layers if layer["type"] == "max_pool2d"]
+    assert all(pool["tie_tolerance"] == {"relative": RELATIVE_TIE, "absolute": ABSOLUTE_TIE} for pool in pools)
 
 
 # -- the network ----------------------------------------------------------------------------------------------
@@ -194,6 +187,15 @@ def test_the_page_computes_what_the_python_model_computes(page, models_dir, requ
     show_dataset(page, dataset, title)
     images, targets = sample_images(request.getfixturevalue(fixture)[0])
     check_agreement(page, load_model(models_dir / f"{dataset}_simple_cnn.keras"), images, targets, dataset)
+
+
+def test_the_page_and_the_server_break_max_pool_ties_alike(page, models_dir, mnist_test):
+    """Every pixel nudged by less than 1e-8: the background's tied windows now differ by a few units in the
+    last place, which float64 here and float32 there see differently; the rule for ties gives both sides
+    the same cell."""
+    show_dataset(page, "mnist", "MNIST")
+    images, targets = sample_images(mnist_test[0], 50)
+    check_agreement(page, load_model(models_dir / "mnist_simple_cnn.keras"), nudged(images), targets, "nudged")
 
 
 # -- the strokes -> 28x28 preprocessing ----------------------------------------------------------------------
@@ -318,7 +320,7 @@ def test_the_deeper_views_explain_the_image_the_page_made(page, screens):
 
 def test_the_server_refuses_anything_but_an_image_for_the_deeper_views():
     from cnn.preprocessing import InputImageError
-    from webapp.browser_image import browser_image
+    from cnn.browser_image import browser_image
 
     assert browser_image([0.5] * 784).shape == (28, 28)
     for value, reason in (([0.5] * 783, "783 values"), ("x" * 784, "str"), ([True] * 784, "something else"),

@@ -33,7 +33,7 @@ from harness.load.page_replay import replay, run
 from harness.page_recording import record_visits
 from ui.memory_first import answer_from_memory_first
 from ui.web_server import allow_many_connections
-from webapp.browser_routes import BUNDLE, ENTRY, STATIC_DIR, bundle_url, static_url
+from webapp.browser_routes import ENTRY, STATIC_DIR, bundle_name, bundle_url, static_url
 from webapp.module_bundle import bundle
 
 pytest.importorskip("playwright.sync_api")
@@ -190,7 +190,7 @@ def test_a_second_visit_asks_for_no_versioned_file(visits):
 def test_the_pages_own_files_are_the_repositorys(app, visits):
     first, _ = visits
     served = {r.target.rsplit("/", 1)[1] for r in first.requests if r.target.startswith(static_url())}
-    assert served == {BUNDLE, "cnn_demo.css"}  # the modules joined (tests/test_module_bundle.py), the style
+    assert served == {bundle_name(ENTRY), "cnn_demo.css"}  # the modules joined (tests/test_module_bundle.py), the style
     for encoding in ENCODINGS:
         assert fetch(app, bundle_url(), encoding).text == bundle(STATIC_DIR, ENTRY)
         for path in STATIC_DIR.iterdir():  # each file is still served as it is, for other tools and tests

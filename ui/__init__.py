@@ -1,7 +1,8 @@
 """The pages' Gradio side: each tab's and page's wiring, and Gradio's own parts hardened for a classroom.
 
-``tabs/``: one module per tab of the student page (demo.py lists them); ``header``: the dataset and the
-model's card; ``friendly`` and ``queues``: what every event shares (messages for a user's mistakes, the
+``tabs/``: one module per tab of the student page (demo.py lists them); ``pages/``: the other pages (the
+instructor's); ``class_api`` and ``class_panel``: the class's API and the student's side of a class, on the
+Draw tab; ``header``: the dataset and the model's card; ``friendly`` and ``queues``: what every event shares (messages for a user's mistakes, the
 queue's groups). Hardened parts: ``sketchpad``, a Sketchpad that checks what clients send before anything
 decodes it and keeps no unused upload; ``request_limits``, a bound on every request's body;
 ``light_sessions``, sessions that cost kilobytes, not a copy of the page; ``config_cache``, the page and

@@ -32,12 +32,19 @@ changes." aria-describedby="cnn-hint"></canvas>
 </div>"""
 
 
-def _on_load(mount: str) -> str:
-    """Import the page's module (relative to the app's root, so a path prefix works) and mount ``element``."""
-    script = bundle_url().lstrip("/")
+def module_on_load(script: str, call: str) -> str:
+    """A ``js_on_load`` that imports webapp/static/``script``, joined with the modules it imports (relative to the
+    app's root, so a path prefix works), as ``page``, then runs ``call`` (Gradio's ``element``, ``props``,
+    ``trigger`` and ``watch`` in scope)."""
+    path = bundle_url(script).lstrip("/")
     return (f"const root = ((window.gradio_config && window.gradio_config.root) || document.baseURI)"
             f".replace(/\\/?$/, '/');\n"
-            f"import(new URL({script!r}, root).href).then((page) => page.{mount}(element, props.settings));")
+            f"import(new URL({path!r}, root).href).then((page) => {call});")
+
+
+def _on_load(mount: str) -> str:
+    """Import the page's module and mount ``element``."""
+    return module_on_load("cnn_demo.js", f"page.{mount}(element, props.settings)")
 
 
 def page_settings(first_dataset: str) -> dict:

@@ -18,6 +18,7 @@ import numpy as np
 from cnn.architecture import IMAGE_SHAPE
 from cnn.model_manager import ServedModel
 from explainers.grad_cam import NO_EVIDENCE_RATIO
+from explainers.max_pool import ABSOLUTE_TIE, RELATIVE_TIE
 from webapp.served import ExplainerSet
 
 FORMAT = "cnn-demo-network/1"
@@ -74,7 +75,8 @@ def _conv(layer: keras.layers.Conv2D) -> dict:
 def _pool(layer: keras.layers.MaxPooling2D) -> dict:
     if layer.padding != "valid" or layer.data_format != "channels_last":
         raise BrowserModelError(f"layer {layer.name!r}: only valid max-pooling, channels last")
-    return {"type": "max_pool2d", "pool_size": list(layer.pool_size), "strides": list(layer.strides)}
+    return {"type": "max_pool2d", "pool_size": list(layer.pool_size), "strides": list(layer.strides),
+            "tie_tolerance": {"relative": RELATIVE_TIE, "absolute": ABSOLUTE_TIE}}  # its gradient's rule for ties
 
 
 def describe_layer(layer: keras.layers.Layer) -> dict:

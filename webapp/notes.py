@@ -195,3 +195,25 @@ The three-block model adds conv3 (8 filters on conv2's 7x7 maps) and pool3. Look
 - Its **synthesized images** for conv3 are more complex, and less like strokes, than conv1's.
 - Did the extra block buy **accuracy**? Compare the two cards' test accuracies.
 """
+
+# -- the class wall (the instructor's page, ui/pages/instructor.py) ------------------------------------------
+CLASS_WALL_TOP = """\
+# 🏫 The class wall
+Open a class, project this page, and give the students the link (or just the code): each student draws a
+digit, says which digit they meant, and sends it. Every drawing lands here, grouped by the digit meant and
+framed **green** when the model read it right, **red** when it did not. Click one to see what the network saw.
+"""
+
+CLASS_WALL = """\
+### Discuss with the class
+- **The class's accuracy against MNIST's.** The model learned from digits written on paper forms by Census
+  Bureau employees and high-school students, then scanned; yours were drawn with a mouse or a finger. Which
+  digits does it miss? The confusion matrix says which ones it mixes up.
+- Tick *only the ones it got wrong* and click one: **what happens to Grad-CAM when the model is wrong?** Does
+  the heatmap sit on the stroke that makes the digit what it is? Try HiResCAM, and the ten classes: where is
+  the evidence for the digit that was meant?
+- Is it the drawing or the model? Would *you* have read each red one right?
+
+Drawings are anonymous (no names, no addresses); a student can withdraw their own; **Hide** takes a drawing
+off the wall and out of the class's data. A class is erased when it ends, or after its retention period.
+"""

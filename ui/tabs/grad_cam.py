@@ -8,8 +8,11 @@ from dataclasses import dataclass
 import gradio as gr
 from gradio.events import Dependency
 
+from cnn.browser_image import browser_image
 from explainers import PREDICTED
 from plots import live_views_html
+from ui.class_api import ClassApi
+from ui.class_panel import class_panel
 from ui.friendly import friendly
 from ui.live_network import DRAWING_FOR_SERVER, drawing_pad, live_panel, tell_page
 from ui.number_dropdown import NumberDropdown
@@ -17,7 +20,6 @@ from ui.queues import HEAVY, INSTANT, LIGHT
 from ui.sketchpad import BoundedSketchpad
 from ui.tabs import figure
 from webapp import notes
-from webapp.browser_image import browser_image
 from webapp.grad_cam_view import (Explanation, deeper_views, explain_image, explain_sketch, explain_test_image,
                                   explain_upload, parse_target, random_position, target_choices, test_choices,
                                   upload_label)
@@ -46,7 +48,8 @@ def _on_drawn_if_any(value):
     return None if isinstance(value, list) and not any(value) else _on_drawn(value)
 
 
-def grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_dataset: str) -> ExplainedImage:
+def grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_dataset: str,
+                 class_api: ClassApi | None = None) -> ExplainedImage:
     image_state = gr.State(None)
     note_state = gr.State("")  # what the image is ("Test image #62, labelled 9"): kept when the target changes
     with gr.Row(elem_id="gradcam-row"):
@@ -54,6 +57,8 @@ def grad_cam_tab(served_explainers: ServedExplainers, dataset: gr.Radio, first_d
             with gr.Tabs(overflow_behavior="wrap"):
                 with gr.Tab("✏️ Draw") as draw_tab:
                     drawing_pad(first_dataset)  # the network runs in the page: no request while drawing
+                    if class_api is not None:
+                        class_panel(class_api)  # shown when the page was opened with ?class=CODE
                     # Hidden: it keeps /explain_sketch for API clients (an image or a Sketchpad dict), with its
                     # checks on what they send. Students draw on the canvas above.
                     sketch = BoundedSketchpad(label="Your digit", canvas_size=(400, 400), height=520, type="numpy",

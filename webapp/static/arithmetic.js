@@ -9,7 +9,7 @@
 // Every part is computed here again, in float64 from the same float32 weights, so the parts shown add
 // up to the total shown; the total equals the forward pass's own value to float64 rounding.
 
-import { forEachPoolWinner, inputShapeOf } from "./network.js";
+import { forEachPoolWinner, inputShapeOf, tiedWithMaximum } from "./network.js";
 
 const relu = (value) => Math.max(value, 0);
 const activate = (value, activation) => (activation === "relu" ? relu(value) : value);
@@ -126,12 +126,13 @@ function poolArithmetic(network, pass, image, index, channel, row, col) {
   const window = Array.from({ length: ph }, (_, dy) => Array.from({ length: pw },
     (_, dx) => input[((rowOffset + dy) * width + colOffset + dx) * channels + channel]));
   const wanted = (row * outWidth + col) * channels + channel;
+  const pooled = pass.outputs[index];
   let won = -1;
-  forEachPoolWinner(input, shape, layer, (output, winner) => { if (output === wanted) won = winner; });
+  forEachPoolWinner(input, pooled, shape, layer, (output, winner) => { if (output === wanted) won = winner; });
   const cell = Math.floor(won / channels);
   const winner = [Math.floor(cell / width) - rowOffset, (cell % width) - colOffset];
-  const output = window[winner[0]][winner[1]];
-  const tied = window.flat().filter((value) => value === output).length;
+  const output = pooled[wanted]; // the window's maximum (forward); the winner is the first value tied with it
+  const tied = window.flat().filter((value) => tiedWithMaximum(value, output, layer)).length;
   return {
     type: "max_pool2d", layer: layer.name, input: inputName(network, index), channel, row, col,
     rows: [rowOffset, rowOffset + ph - 1], cols: [colOffset, colOffset + pw - 1],

@@ -27,9 +27,10 @@ function backward(network, index, pass, gradOut) {
     return gradIn;
   }
   if (layer.type === "max_pool2d") {
-    // The gradient goes to the one cell that won each window (a tie: the first, as in TensorFlow).
+    // The gradient goes to the one cell that won each window (a tie: the first, as explainers/max_pool.py).
     const gradIn = new Float64Array(input.length);
-    forEachPoolWinner(input, inputShapeOf(network, index), layer, (o, i) => { gradIn[i] += gradOut[o]; });
+    forEachPoolWinner(input, pass.outputs[index], inputShapeOf(network, index), layer,
+      (o, i) => { gradIn[i] += gradOut[o]; });
     return gradIn;
   }
   throw new Error(`no gradient through a ${layer.type} layer after the last conv layer`);

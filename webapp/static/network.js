@@ -77,33 +77,46 @@ function conv2d(input, [height, width, channels], layer) {
   return out;
 }
 
-/** The cell of each pooling window that holds its maximum: the first largest, in row-major order,
- * as TensorFlow's max-pool gradient picks it. Calls visit(outputIndex, inputIndex) for every output. */
-export function forEachPoolWinner(input, [height, width, channels], layer, visit) {
+// Calls visit(outputIndex, cellIndex) for every cell of every pooling window, window by window, each
+// window's cells in scan order (row by row), every channel apart.
+function forEachPoolCell([, width, channels], layer, visit) {
   const [ph, pw] = layer.pool_size;
   const [sh, sw] = layer.strides;
   const [outHeight, outWidth] = layer.outputShape;
   for (let y = 0; y < outHeight; y++) {
     for (let x = 0; x < outWidth; x++) {
       for (let c = 0; c < channels; c++) {
-        let best = -Infinity;
-        let winner = -1;
+        const o = (y * outWidth + x) * channels + c;
         for (let dy = 0; dy < ph; dy++) {
-          for (let dx = 0; dx < pw; dx++) {
-            const i = ((y * sh + dy) * width + (x * sw + dx)) * channels + c;
-            if (input[i] > best) { best = input[i]; winner = i; }
-          }
+          for (let dx = 0; dx < pw; dx++) visit(o, ((y * sh + dy) * width + (x * sw + dx)) * channels + c);
         }
-        visit((y * outWidth + x) * channels + c, winner);
       }
     }
   }
 }
 
+/** The cell of each pooling window that takes its gradient, as explainers/max_pool.py picks it: the cells
+ * within the layer's tie tolerance of the window's maximum (``output``) are tied, and the first of them in
+ * scan order wins. So rounding does not decide ties: this page computes in float64, the server in float32,
+ * and both give the gradient to the same cell. Calls visit(outputIndex, inputIndex) for every output. */
+export function forEachPoolWinner(input, output, shape, layer, visit) {
+  let decided = -1; // the last window given a winner: later cells of it are passed over
+  forEachPoolCell(shape, layer, (o, i) => {
+    if (o === decided || !tiedWithMaximum(input[i], output[o], layer)) return;
+    decided = o;
+    visit(o, i);
+  });
+}
+
+/** Whether ``value`` counts as tied with its window's ``maximum``: within the layer's tie tolerance of it. */
+export function tiedWithMaximum(value, maximum, layer) {
+  const { relative, absolute } = layer.tie_tolerance;
+  return maximum - value <= Math.max(relative * Math.abs(maximum), absolute);
+}
+
 function maxPool2d(input, shape, layer) {
-  const [outHeight, outWidth, channels] = layer.outputShape;
-  const out = new Float64Array(outHeight * outWidth * channels);
-  forEachPoolWinner(input, shape, layer, (o, i) => { out[o] = input[i]; });
+  const out = new Float64Array(layer.outputShape.reduce((a, b) => a * b)).fill(-Infinity);
+  forEachPoolCell(shape, layer, (o, i) => { out[o] = Math.max(out[o], input[i]); });
   return out;
 }
 

@@ -1,4 +1,4 @@
-"""The 28x28 image a page made from a drawing, sent for the deeper views: checked before any use.
+"""The 28x28 image a page made from a drawing, sent for the deeper views or to a class: checked before any use.
 
 The page prepares the drawing itself (webapp/static/strokes_to_image.js) and sends the result, so
 the server explains exactly what the student saw. Anyone can send anything, though: only 784

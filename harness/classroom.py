@@ -1,0 +1,53 @@
+"""What the class's tests and benchmark share: a server with a class store of its own, digits sent as a page
+sends them, and the index of an event for calls past gradio_client."""
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import numpy as np
+
+from classroom.store import FILE_NAME
+from cnn.datasets import load_split
+from harness.app_server import running_app
+
+KEY = "the test instructor's key, long enough"
+
+
+@contextlib.contextmanager
+def class_server(folder: Path, *args: str, log: Path | None = None) -> Iterator[tuple[str, object]]:
+    """``demo.py`` with its classes in ``folder`` and the instructor key KEY; yields (url, process)."""
+    with running_app("--class-dir", str(folder), "--instructor-key", KEY, *args, log=log) as started:
+        yield started
+
+
+def printed_instructor_link(log: Path, timeout: float = 30) -> str:
+    """The instructor link a server started without a key prints once it listens (its key in the fragment)."""
+    deadline = time.monotonic() + timeout
+    while not (found := re.search(r"(http://\S+/instructor#key=\S+)", log.read_text())):
+        assert time.monotonic() < deadline, "the server printed no instructor link"
+        time.sleep(0.2)
+    return found[1]
+
+
+def page_digits(count: int, start: int = 0) -> list[tuple[list[float], int]]:
+    """Shipped MNIST test digits as a page sends them (784 float32 values in [0, 1]) with their labels."""
+    images, labels = load_split("mnist", "test")
+    chosen = range(start, start + count)
+    return [((images[i].astype(np.float32) / 255).reshape(-1).tolist(), int(labels[i])) for i in chosen]
+
+
+def event_index(url: str, api_name: str) -> int:
+    """The index of the event named ``api_name``, as a script calls it past gradio_client."""
+    config = httpx.get(f"{url}config", timeout=30).json()
+    return next(i for i, event in enumerate(config["dependencies"]) if event.get("api_name") == api_name)
+
+
+def integrity(folder: Path) -> str:
+    with contextlib.closing(sqlite3.connect(folder / FILE_NAME)) as database:
+        return database.execute("PRAGMA integrity_check").fetchone()[0]
