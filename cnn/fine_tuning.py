@@ -25,9 +25,10 @@ from cnn.model_store import load_model
 from cnn.training import ProgressFn, TrainedModel, TrainingConfig, train_model
 
 KIND = "fine_tune"
-# A few epochs at the seed recipe's learning rate, in small batches (a class has hundreds of digits, not 60,000):
-# on 350 digits of a new style, held-out accuracy 89 % -> 98 % in 10 epochs (benchmarks/bench_class_follow.py).
-RECIPE = TrainingConfig(epochs=10, batch_size=32, learning_rate=1e-3)
+# The seed recipe's learning rate, in small batches (a class has hundreds of digits, not 60,000). On 350 digits of
+# new writers (benchmarks/bench_class_follow.py), held-out accuracy 58.7 % -> 76.0 % in 10 epochs, 82.7 % in 20
+# (MNIST's test set 98.9 % -> 98.1 % and 97.3 %); at 3e-3, 86-87 % but 96.3 %: the more it learns, the more it forgets.
+RECIPE = TrainingConfig(epochs=20, batch_size=32, learning_rate=1e-3)
 MNIST_PER_NEW_DIGIT = 4  # MNIST training images mixed in per new digit, when asked to
 
 
