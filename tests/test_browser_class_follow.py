@@ -177,6 +177,8 @@ def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_
                      is_mobile=True)
     wait_for_shown(late, 2)
     check_view(late, test_image, -1, "Grad-CAM", shipped_mnist)
+    # In sight at the top of the screen, once the page's parts have loaded above it (not scrolled past them).
+    late.wait_for_function(f"() => Math.abs(document.querySelector('{BAR}').getBoundingClientRect().top) < 2")
     shoot(late, screens, "follow-late-joiner-phone", full_page=False)
 
     # A student's page cannot show anything: it has no token (the API and the page's events, by index).

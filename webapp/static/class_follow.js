@@ -18,12 +18,42 @@ function select(name) {
   if (button && button.getAttribute("aria-selected") !== "true") button.click();
 }
 
+const STILL_FRAMES = 8; // the bar has stayed put this many frames: the tabs have finished rendering
+const SETTLE_MS = 3000; // at most: a page still loading keeps moving its parts
+
+/** Scroll ``element`` to the top of the screen once the layout around it has settled (a tab just chosen renders
+ * over a few frames; a page just opened loads its parts above it), unless the student scrolls first. */
+function scrollWhenSettled(element) {
+  const until = performance.now() + SETTLE_MS;
+  let [last, still] = [null, 0];
+  const studentMoved = new AbortController(); // the student scrolled: their choice wins
+  for (const name of ["wheel", "touchstart", "keydown"]) {
+    window.addEventListener(name, () => studentMoved.abort(), { once: true, passive: true, signal: studentMoved.signal });
+  }
+  const frame = () => {
+    if (studentMoved.signal.aborted) return;
+    const top = element.offsetParent === null ? null : element.getBoundingClientRect().top + window.scrollY;
+    still = top !== null && top === last ? still + 1 : 0;
+    last = top;
+    if (still >= STILL_FRAMES || (top !== null && performance.now() > until)) {
+      element.scrollIntoView({ block: "start" });
+      studentMoved.abort(); // done: the listeners go
+    } else if (performance.now() <= until) {
+      requestAnimationFrame(frame);
+    } else {
+      studentMoved.abort();
+    }
+  };
+  requestAnimationFrame(frame);
+}
+
 /** The Grad-CAM tab, its Draw tab, and the bar that says what is shown, in sight. */
 function bringIntoView() {
   select(GRAD_CAM_TAB);
   requestAnimationFrame(() => {
     select(DRAW_TAB); // rendered once its tab is
-    document.querySelector(".cnn-follow")?.scrollIntoView({ block: "start" });
+    const bar = document.querySelector(".cnn-follow");
+    if (bar) scrollWhenSettled(bar);
   });
 }
 
