@@ -253,4 +253,6 @@ served: compare, then choose whether everyone gets it (*Reload the saved model* 
   it some of what it knew (*catastrophic forgetting*, mild here): mixing MNIST's own digits into the training,
   when the server has them, keeps more of it. Is a model better if it reads your class and forgets the paper?
 - **The drawings that changed.** Which ones does it now read right? Any that it now gets wrong?
+- **A fair test.** Once you serve it, the wall's table reads every drawing with it, the ones it learned from
+  too: those it may know by heart. Which number would you report, the table's or the held-out one?
 """

@@ -24,7 +24,6 @@ from webapp.grad_cam_view import explain_image, parse_target, target_choices
 from webapp.served import DEFAULT_METHOD, LIVE_METHODS, ServedExplainers
 
 
-
 def show_panel(wall: gr.HTML, api: ClassApi, served_explainers: ServedExplainers, asked: gr.JSON,
                inspector_show: gr.Button, inspector_method: gr.Radio) -> None:
     """The panel; ``inspector_show`` shows everyone the drawing clicked on the wall as the inspector shows it (its
