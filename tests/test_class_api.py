@@ -259,6 +259,24 @@ def test_what_the_instructor_shows_reaches_the_students_stream_and_only_the_toke
     assert client.predict(opened["code"], api_name="/class_shown") is None
 
 
+def test_the_instructors_page_shows_a_test_image_or_the_image_synthesized_for_a_class(server, client, opened,
+                                                                                      shipped_mnist):
+    show_event, asked = event_index(server, "on_show_everyone"), {**opened, "number": None}
+    answer = raw_call(server, show_event, [asked, "test", 62, None, 0, 5, "Grad-CAM++"])
+    assert answer["success"] and "MNIST test image #62, labelled 9" in answer["output"]["data"][0], answer
+    shown = client.predict(opened["code"], api_name="/class_shown")
+    assert (shown["target"], shown["method"]) == (5, "Grad-CAM++")
+    assert np.array_equal(np.float32(shown["image"]), np.float32(page_digits(1, start=62)[0][0]))
+    answer = raw_call(server, show_event, [asked, "synthesized", 0, None, 3, -1, "Grad-CAM"])
+    assert answer["success"] and "synthesizes for class 3" in answer["output"]["data"][0], answer
+    image = np.float32(client.predict(opened["code"], api_name="/class_shown")["image"]).reshape(1, 28, 28, 1)
+    assert predict_logits(shipped_mnist, image).argmax() == 3, "the image class 3 most wants to see"
+    for bad, refused in ((["test", 10_000, None, 0], "9999"), (["upload", 0, None, 0], "Upload"),
+                         (["drawing", 0, None, 0], "Click a drawing")):
+        answer = raw_call(server, show_event, [asked, *bad, -1, "Grad-CAM"])
+        assert not answer["success"] and refused in answer["output"]["error"], answer
+
+
 def test_no_log_line_holds_a_token_or_the_key(server, folder):
     log = (folder / "server.log").read_text()
     assert TOKENS and not [token for token in TOKENS if token in log] and KEY not in log

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from classroom.classes import CLASS_DATASET, Classroom, ClassRefused, Source
+from classroom.classes import CLASS_DATASET, DIGITS, Classroom, ClassRefused, Source
 from classroom.store import ShownImage
 from cnn.architecture import LOGITS_LAYER
 from cnn.preprocessing import InputImageError, NothingToReadError, image_to_mnist, load_upload
+from explainers.activation_maximizer import STEPS
 from explainers.attribution import check_class
-from webapp.served import ServedExplainers
+from webapp.maximization_view import SECONDS_PER_STEP
+from webapp.once import Job
+from webapp.served import ExplainerSet, ServedExplainers
 
 # The instructor page's choices of what to show, as its radio names them.
 CHOICES = {"drawing": "the drawing clicked on the wall", "test": "a test image", "upload": "an upload",
@@ -80,16 +83,22 @@ def _upload(path: object) -> tuple[np.ndarray, Source]:
         raise ClassRefused(str(err)) from None
 
 
+def synthesized_classes(explainer_set: ExplainerSet) -> np.ndarray:
+    """The long job: the image Activation Maximization synthesizes for each class, at the tab's default settings."""
+    return explainer_set.maximizer.maximize(LOGITS_LAYER).images
+
+
 def _synthesized(served_explainers: ServedExplainers, digit: object) -> tuple[np.ndarray, Source]:
-    """The image of the Activation Maximization tab's logits layer for class ``digit``, default settings."""
+    """The image of the Activation Maximization tab's logits layer for class ``digit``, default settings: synthesized
+    once per model for every class, in the long jobs' idle-priority workers (seconds of a core)."""
     try:
         digit = check_class(int(digit))
     except (TypeError, ValueError):
         raise ClassRefused("Choose the class (0 to 9) whose synthesized image to show.") from None
-    explainer_set = served_explainers(CLASS_DATASET)
-    images = explainer_set.remember("synthesized classes", lambda: explainer_set.maximizer.maximize(LOGITS_LAYER)
-                                    .images)
-    return images[digit], Source("synthesized", digit)
+    job = Job(synthesized_classes, (), "synthesizing the image each class most wants to see",
+              DIGITS * STEPS * SECONDS_PER_STEP)
+    images = served_explainers(CLASS_DATASET).long_job(("synthesized classes",), job).wait()
+    return np.asarray(images[digit], np.float32), Source("synthesized", digit)
 
 
 def chosen_image(classroom: Classroom, served_explainers: ServedExplainers, code: object, token: object,
