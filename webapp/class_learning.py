@@ -101,6 +101,8 @@ class ClassTutor:
         with self._lock:
             if self.manager.training_in_progress:
                 raise ClassRefused("A model is already being trained on this server: wait for it to finish.")
+            # A job is kept only while it may be cancelled: the finished ones (and their digits) go.
+            self._jobs = {other: running for other, running in self._jobs.items() if not running.done.is_set()}
             job = self._jobs[code] = LearningJob(code, digits, numbers, bool(mix_mnist))
             threading.Thread(target=job.run, args=(self.manager,), daemon=True, name="class-learning").start()
         return job
