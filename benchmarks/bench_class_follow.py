@@ -7,7 +7,8 @@
    (``/cnn-demo/class/<code>/shown``, as class_follow.js opens it), on this machine beside the server; the
    instructor shows ``--shows`` images through ``/class_show``, two seconds apart. Printed: the delay from the
    instructor's call to each page's news (p50, p95, max), and the server's CPU time per show beyond what the
-   same open pages cost it while nothing is shown (measured over as long a time just before). The pages here
+   same open pages cost it while nothing is shown, and that cost beside the server's once they have gone (each
+   measured over as long a time). The pages here
    are streams, not Chromium: what a page then computes is its own (tests/test_browser_class_follow.py
    measures five Chromium pages end to end).
 2. Learn from the class: ``--digits`` drawings of writers the model never met (harness/classroom.new_writers:
@@ -61,20 +62,27 @@ async def follow(url: str, code: str, heard: dict[int, float], opened: list[int]
                         ready.set()
 
 
-async def shows(url: str, pid: int, code: str, token: str, args: argparse.Namespace) -> tuple[list[float], float, float]:
-    """The delays (s) of every show to every page, the server's CPU seconds while idle with the pages open, and
-    during the shows (as long a time each)."""
+async def idle_cpu(server: psutil.Process, seconds: float) -> float:
+    """The server's CPU seconds over ``seconds`` in which nothing is asked of it."""
+    before = cpu_seconds([server])
+    await asyncio.sleep(seconds)
+    return cpu_seconds([server]) - before
+
+
+async def shows(url: str, pid: int, code: str, token: str,
+                args: argparse.Namespace) -> tuple[list[float], float, float, float]:
+    """The delays (s) of every show to every page, and the server's CPU seconds over as long a time each: idle
+    without the pages (once they have gone: the server has settled after its start), idle with them open, and
+    during the shows."""
+    server, instructor = psutil.Process(pid), Client(url, verbose=False)
+    span = args.shows * SHOW_EVERY_SECONDS
     pages: list[dict[int, float]] = [{} for _ in range(args.pages)]
     ready, opened = asyncio.Event(), []
     limits = httpx.Limits(max_connections=2, max_keepalive_connections=0)
     streams = [asyncio.create_task(follow(url, code, heard, opened, args.pages, ready, limits)) for heard in pages]
     await asyncio.wait_for(ready.wait(), 120)
-    server, instructor = psutil.Process(pid), Client(url, verbose=False)
     images = [image for image, _ in page_digits(args.shows, start=100)]
-    span = args.shows * SHOW_EVERY_SECONDS
-    idle_cpu = cpu_seconds([server])
-    await asyncio.sleep(span)
-    idle_cpu = cpu_seconds([server]) - idle_cpu
+    with_pages = await idle_cpu(server, span)
     showing_cpu, called = cpu_seconds([server]), {}
     for version, image in enumerate(images, start=1):
         started = time.time()
@@ -86,23 +94,26 @@ async def shows(url: str, pid: int, code: str, token: str, args: argparse.Namesp
     showing_cpu = cpu_seconds([server]) - showing_cpu
     await asyncio.to_thread(instructor.predict, code, token, api_name="/class_end")
     await asyncio.wait_for(asyncio.gather(*streams), 30)
+    alone = await idle_cpu(server, span)
     delays = [heard[version] - at for heard in pages for version, at in called.items() if version in heard]
     missing = args.pages * args.shows - len(delays)
     if missing:
         print(f"  {missing} of {args.pages * args.shows} pieces of news never arrived")
-    return delays, idle_cpu, showing_cpu
+    return delays, alone, with_pages, showing_cpu
 
 
 def show_everyone(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder, class_server(Path(folder) / "classes") as (url, process):
         opened = Client(url, verbose=False).predict(KEY, api_name="/class_open")
-        delays, idle_cpu, showing_cpu = asyncio.run(shows(url, process.pid, opened["code"], opened["token"], args))
+        delays, alone, idle_cpu, showing_cpu = asyncio.run(shows(url, process.pid, opened["code"], opened["token"],
+                                                                 args))
     print(f"Show everyone: {args.shows} images shown to {args.pages} open pages, {SHOW_EVERY_SECONDS:g} s apart "
           f"(load average {os.getloadavg()[0]:.1f})")
     print(f"  delay from the instructor's call to a page's news: p50 {percentile(delays, 0.5):.3f} s, "
           f"p95 {percentile(delays, 0.95):.3f} s, max {max(delays):.3f} s (target p95 <= 2 s)")
-    print(f"  server CPU: {idle_cpu / (args.shows * SHOW_EVERY_SECONDS) * 1000:.1f} ms a second with the pages "
-          f"open and nothing shown; {(showing_cpu - idle_cpu) / args.shows * 1000:.0f} ms more per show "
+    span = args.shows * SHOW_EVERY_SECONDS
+    print(f"  server CPU while nothing is shown: {alone / span * 1000:.1f} ms a second without the pages, "
+          f"{idle_cpu / span * 1000:.1f} with them open; {(showing_cpu - idle_cpu) / args.shows * 1000:.0f} ms more per show "
           f"({(showing_cpu - idle_cpu) / args.shows / args.pages * 1000:.2f} ms per page and show)")
 
 
