@@ -47,7 +47,10 @@ def show_panel(wall: gr.HTML, api: ClassApi, served_explainers: ServedExplainers
                     show = gr.Button("📽️ Show everyone", variant="primary", elem_id="class-show-button")
                     stop = gr.Button("⏹️ Stop showing", elem_id="class-stop-showing")
             with gr.Column(scale=2, min_width=300):
-                line = gr.Markdown("Nothing is shown: every student sees their own drawing.", elem_id="class-shown-line")
+                # What this page showed last; the wall's own line says what the class sees now (this page may have
+                # opened after the image was shown, from another instructor page or the API).
+                line = gr.Markdown("The image you show appears here, as the students' pages explain it. The wall "
+                                   "says what the class is shown now.", elem_id="class-shown-line")
                 preview = gr.HTML(live_views_html(), elem_id="class-shown-views")
 
     def on_show_choice(chosen: str):
