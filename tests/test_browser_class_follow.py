@@ -5,7 +5,8 @@ The instructor shows everyone a drawing from the wall (HiResCAM, a chosen target
 (Grad-CAM, the predicted class) to a student who has wandered off to another tab: every student page switches
 to it within 2 s of the click, with the right image, target and method, and its own network's views equal the
 Python model's for that image. A student steps back to their own drawing and rejoins; a page opened afterwards
-lands on what is shown; the wall's button stops it. A student's page, without the token, cannot show anything
+lands on what is shown; the wall's button stops it. The wall's table reads the class's digits with the served
+model, digit by digit, beside MNIST's test digits. A student's page, without the token, cannot show anything
 (through the API and by the events' index). Screenshots go to $SCREENSHOT_DIR (default: a pytest folder).
 """
 from __future__ import annotations
@@ -87,6 +88,30 @@ def check_view(page, expected_image: np.ndarray, target: int, method: str, model
         assert np.abs(np.array(seen["heatmap"]) - expected["heatmap"].reshape(-1)).max() <= MAP_TOLERANCE
 
 
+def check_per_digit_table(wall, sent: list, model) -> None:
+    """The wall's table: per digit meant, the drawings, how many the served model reads right, and its accuracy on
+    MNIST's test digits of that digit."""
+    from cnn.datasets import load_split, to_model_input
+    from cnn.evaluation import predict_logits
+
+    images = np.float32([image for image, _ in sent]).reshape(-1, 28, 28, 1)
+    meant = np.array([digit for _, digit in sent])
+    right = predict_logits(model, images).argmax(axis=1) == meant
+    test_images, test_labels = load_split("mnist", "test")
+    test_right = predict_logits(model, to_model_input(test_images)).argmax(axis=1) == test_labels
+    rows = wall.locator(".cw-per-digit tbody tr")
+    expect(rows).to_have_count(10)
+    for digit in range(10):
+        cells = [rows.nth(digit).locator("td").nth(i) for i in range(3)]
+        count = int((meant == digit).sum())
+        expect(cells[0]).to_have_text(str(count))
+        if count:
+            expect(cells[1]).to_have_text(f"{int(right[meant == digit].sum())} · "
+                                          f"{right[meant == digit].mean() * 100:.1f} %")
+        mnist = test_right[test_labels == digit].mean() * 100
+        assert abs(float(cells[2].inner_text().rstrip(" %")) - mnist) <= 0.051, (digit, mnist)
+
+
 def show(wall, choice: str, target: str, method: str, **chosen) -> float:
     """Choose what to show on the instructor's page and press Show everyone; when it was pressed."""
     panel = wall.locator("#class-show")
@@ -121,6 +146,7 @@ def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_
     wall.set_default_timeout(LOAD_TIMEOUT)
     wall.goto(opened["instructor_link"])
     expect(wall.locator(".cw-drawing")).to_have_count(6)
+    check_per_digit_table(wall, page_digits(6, start=10), shipped_mnist)
     students = [open_page(browser, f"{server}?class={code}", requests_made, PHONE if i in PHONES else DESKTOP,
                           LOAD_TIMEOUT, **({"has_touch": True, "is_mobile": True} if i in PHONES else {}))
                 for i in range(5)]
