@@ -79,7 +79,7 @@ def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy
         gr.Markdown(notes.CLASSROOM)
         load_on_open(app)  # what the page shows closed is downloaded when opened (ui/load_on_open.py)
     if class_api is not None:
-        instructor_page(app, class_api, served_explainers)
+        instructor_page(app, class_api, served_explainers, policy)
     return app
 
 
