@@ -1,9 +1,10 @@
-"""webapp/module_bundle.py: the page's modules joined into one at start-up, behaving as the modules do.
+"""webapp/module_bundle.py: a page's modules joined into one at start-up, behaving as the modules do.
 
 Small modules written here are joined and imported in Chromium (from a blob: URL, as a module): exports,
-renamed imports, the order in which modules run, each module run once, ``import.meta.url``. Forms the
-bundle does not join are refused at start-up with the file and line. The page's own bundle holds every
-module that cnn_demo.js imports, each module's text as it is on disk less its import lines and ``export``s.
+renamed imports, the order in which modules run, each module run once (also when two entries import it),
+``import.meta.url``. Forms the bundle does not join are refused at start-up with the file and line. Each
+page's bundle holds every module its entries import, each module's text as it is on disk less its import
+lines and ``export``s.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.browser_routes import ENTRY, STATIC_DIR
+from webapp.browser_routes import PAGE_MODULES, STATIC_DIR
 from webapp.module_bundle import BundleError, bundle
 
 MODULES = {
@@ -54,6 +55,29 @@ def test_joined_modules_behave_as_the_modules(tmp_path, browser):
     assert joined.count("maths.js") == 2  # in the list of modules and its header: once in the bundle
 
 
+def test_two_entries_share_the_modules_they_both_import(tmp_path, browser):
+    """The second entry imports the first (as the class panel imports the page's module): one instance of it."""
+    second = 'import { log, answer } from "./entry.js";\nexport function seen() { return [log.length, answer]; }\n'
+    joined = bundle(write(tmp_path, {**MODULES, "second.js": second}), "entry.js", "second.js")
+    page = browser.new_page()
+    try:
+        result = page.evaluate("""async (code) => {
+            const module = await import(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
+            module.log.push("more");
+            return { seen: module.seen(), log: module.log, names: Object.keys(module).sort() };
+        }""", joined)
+    finally:
+        page.close()
+    assert result == {"seen": [4, 42], "log": ["maths", "words", "entry", "more"],
+                      "names": ["answer", "greeting", "here", "log", "seen"]}
+
+
+def test_two_entries_exporting_one_name_are_refused(tmp_path):
+    write(tmp_path, {**MODULES, "second.js": "export const answer = 1;\n"})
+    with pytest.raises(BundleError, match="answer"):
+        bundle(tmp_path, "entry.js", "second.js")
+
+
 @pytest.mark.parametrize("line", [
     'export default function f() {}', 'export { twice };', 'import * as maths from "./maths.js";',
     'import twice from "./maths.js";', 'import "./maths.js";', 'export let counter = 0;',
@@ -81,13 +105,16 @@ def reached_from(entry: str) -> set[str]:
     return names
 
 
-def test_the_pages_bundle_holds_every_module_it_imports_as_on_disk():
-    joined = bundle(STATIC_DIR, ENTRY)
-    modules = reached_from(ENTRY)
-    assert len(modules) > 10
+@pytest.mark.parametrize("page", PAGE_MODULES)
+def test_each_pages_bundle_holds_every_module_it_imports_as_on_disk(page):
+    entries = PAGE_MODULES[page]
+    joined = bundle(STATIC_DIR, *entries)
+    modules = set().union(*(reached_from(entry) for entry in entries))
     for name in modules:
         for line in (STATIC_DIR / name).read_text().splitlines():
             if not line.startswith("import "):
                 assert line.removeprefix("export ") in joined, f"{name}: {line!r}"
-    entry_exports = re.findall(r"^export ", (STATIC_DIR / ENTRY).read_text(), re.M)
-    assert len(re.findall(r"^export ", joined, re.M)) == len(entry_exports) > 0  # the others' are returned
+    exported = {name for entry in entries for name in
+                re.findall(r"^export (?:async )?(?:function\*?|class|const) (\w+)", (STATIC_DIR / entry).read_text(), re.M)}
+    bundle_exports = re.findall(r"^export const \{ (.*) \} = ", joined, re.M)
+    assert {name for names in bundle_exports for name in names.split(", ")} == exported  # the others' are returned

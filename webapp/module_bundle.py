@@ -3,14 +3,17 @@
 webapp/static/ keeps one ES module per concept, each as readable as the Python it mirrors; loaded as they
 are, a first visit asks for each one in turn, in waves (a module's imports are found only once it has come),
 and a lecture hall asks the server for all of them at once. Joined here, without a build step and without
-changing a file on disk: each imported module becomes a function that returns its exports, run once, after
-the modules it imports; an ``import { a, b as c } from "./m.js"`` becomes ``const { a, b: c } = <m's exports>``;
-the entry module stays a module, its exports the bundle's. Served beside the files (webapp/browser_routes.py),
-the bundle resolves relative URLs (``import.meta.url``, ``import()``) as they would.
+changing a file on disk: each module becomes a function that returns its exports, run once, after the
+modules it imports; an ``import { a, b as c } from "./m.js"`` becomes ``const { a, b: c } = <m's exports>``.
+A page's entry modules (those Gradio imports for it) are joined into one bundle, their exports the bundle's:
+a module that two of them import (the class panel imports the page's own module) is one instance, as when
+the browser loads the files. Served beside the files (webapp/browser_routes.py), the bundle resolves relative
+URLs (``import.meta.url``, ``import()``) as they would.
 
 Only what these files use is understood: named imports from a relative ``.js`` file, and ``export`` before a
-declaration. Anything else (a default export, ``export { ... }``, ``import * as``, an import cycle) raises
-BundleError at start-up, naming the file and the line, rather than serving a page that would behave otherwise.
+declaration. Anything else (a default export, ``export { ... }``, ``import * as``, an import cycle, two entries
+exporting one name) raises BundleError at start-up, naming the file and the line, rather than serving a page
+that would behave otherwise.
 """
 from __future__ import annotations
 
@@ -28,17 +31,24 @@ class BundleError(ValueError):
     """A module uses a form of import or export that the bundle does not join."""
 
 
-def bundle(folder: Path, entry: str) -> str:
-    """The module ``entry`` of ``folder`` with every module it imports (transitively), as one ES module."""
+def bundle(folder: Path, *entries: str) -> str:
+    """The modules ``entries`` of ``folder`` with every module they import (transitively), as one ES module."""
     order: list[str] = []
-    _visit(folder, entry, order, ())
-    parts = [f"// {entry} and the modules it imports, joined at start-up by webapp/module_bundle.py: "
+    for entry in entries:
+        _visit(folder, entry, order, ())
+    parts = [f"// {', '.join(entries)} and the modules they import, joined at start-up by webapp/module_bundle.py: "
              f"{', '.join(order)}."]
-    for name in order[:-1]:
+    for name in order:
         body, exports = _module(folder, name)
         parts.append(f"// ---- {name}\nconst {_variable(name)} = (() => {{\n{EXPORT.sub('', body)}\n"
                      f"return {{ {', '.join(exports)} }};\n}})();")
-    parts.append(f"// ---- {entry}\n{_module(folder, entry)[0]}")
+    exported: dict[str, str] = {}
+    for entry in entries:
+        names = _module(folder, entry)[1]
+        for name in names:
+            if exported.setdefault(name, entry) != entry:
+                raise BundleError(f"{entry}: exports {name!r}, as {exported[name]} does")
+        parts.append(f"export const {{ {', '.join(names)} }} = {_variable(entry)};")
     return "\n\n".join(parts) + "\n"
 
 
