@@ -21,7 +21,7 @@ from typing import Iterator
 
 import httpx
 
-from harness.app_server import ROOT, free_port
+from harness.app_server import ROOT, free_port, stop
 
 CONFIG = ROOT / "deploy" / "haproxy.cfg"
 REPLICAS = ("replica1", "replica2")  # the server lines of the deployed file
@@ -84,9 +84,4 @@ def balancer(replicas: list[str | None], log: Path) -> Iterator[Balancer]:
             time.sleep(0.1)
         yield started
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 10)
