@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cnn.browser_image import browser_image
 from cnn.datasets import DATASETS
 from cnn.model_manager import ModelManager
 from cnn.preprocessing import InputImageError
 from explainers.activation_maximizer import MaximizationResult
 from plots import maximization_html
 from webapp import notes
-from webapp.browser_image import browser_image
 from webapp.grad_cam_view import explain_upload
 from webapp.maximization_view import checked_number
 from webapp.served import ServedExplainers
