@@ -52,7 +52,11 @@ def open_classroom(served_explainers: ServedExplainers, class_dir: str | None, i
 def _keep_erasing(classroom: Classroom) -> None:
     while True:
         time.sleep(ERASE_EVERY_SECONDS)
-        classroom.erase_expired()
+        try:
+            classroom.erase_expired()
+        except (sqlite3.Error, psycopg.Error) as err:  # a database away for a while: erased at a later turn
+            print(f"⚠️  Expired classes could not be erased this time ({type(err).__name__}); trying again in "
+                  f"{ERASE_EVERY_SECONDS:.0f} s.", flush=True)
 
 
 def instructor_link_line(classroom: Classroom, *urls: str | None) -> str | None:
