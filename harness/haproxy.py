@@ -12,6 +12,7 @@ import grp
 import io
 import os
 import pwd
+import resource
 import shutil
 import subprocess
 import time
@@ -53,6 +54,13 @@ class Balancer:
             time.sleep(0.2)
 
 
+def max_connections() -> int:
+    """The deployed 9,000, or fewer where this machine lets no process open enough files (HAProxy refuses to start
+    where it cannot have two per connection and a few of its own): a container whose hard limit is 1,024."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return 9000 if hard == resource.RLIM_INFINITY else max(100, min(9000, (hard - 200) // 2))
+
+
 @contextlib.contextmanager
 def balancer(replicas: list[str | None], log: Path) -> Iterator[Balancer]:
     """HAProxy in front of ``replicas`` (``host:port`` of replica1, replica2; None: that server line in
@@ -61,7 +69,8 @@ def balancer(replicas: list[str | None], log: Path) -> Iterator[Balancer]:
     if not Path(haproxy).exists():
         raise RuntimeError("HAProxy is not installed (Debian: apt-get install haproxy; ./run-tests installs it)")
     port, stats = free_port(), free_port()
-    environment = {**os.environ, "CNN_DEMO_LISTEN": f"127.0.0.1:{port}", "CNN_DEMO_HAPROXY_STATS": f"127.0.0.1:{stats}"}
+    environment = {**os.environ, "CNN_DEMO_LISTEN": f"127.0.0.1:{port}", "CNN_DEMO_HAPROXY_STATS": f"127.0.0.1:{stats}",
+                   "CNN_DEMO_MAXCONN": str(max_connections())}
     if os.geteuid() != 0:  # it can become no one else: it stays this user
         environment["CNN_DEMO_HAPROXY_USER"] = pwd.getpwuid(os.getuid()).pw_name
         environment["CNN_DEMO_HAPROXY_GROUP"] = grp.getgrgid(os.getgid()).gr_name

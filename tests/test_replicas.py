@@ -23,7 +23,7 @@ from harness.replicas import Deployment, deployment
 
 COOKIE = "cnn-demo-replica"  # deploy/haproxy.cfg's
 NEWS_SECONDS = 2.0  # the bound: the wall and the shown image reach every replica's pages within it
-PACE = 1.2  # seconds between a student's drawings: 10 s of class stay within the class's 10 sends a minute
+PACE = 2.5  # seconds between a student's drawings: 25 s of class stay within the class's 10 sends a minute
 TRAINING = ["mnist", False, 1, 512, 0.003, 1, 4, 4, 0]  # the Model tab's form: one epoch, a small network
 
 
@@ -206,13 +206,16 @@ def test_a_replica_killed_mid_class_loses_no_acknowledged_drawing_and_its_studen
             opened = await a_class([instructor], events)
             stop, sent = asyncio.Event(), {id(page): [] for page in pages}
             students = [asyncio.create_task(student(page, opened["code"], stop, sent[id(page)])) for page in pages]
-            await asyncio.sleep(3)
+            deadline = time.monotonic() + 15
+            while not all(any(number for _, _, number, _ in sent[id(page)]) for page in pages):
+                assert time.monotonic() < deadline, sent  # every page has a drawing acknowledged before the kill
+                await asyncio.sleep(0.1)
             moved = [page for page in pages if page.replica == killed.name]
             assert moved, "the replica killed holds pages"
             os.kill(killed.process.pid, signal.SIGKILL)
             at_kill = time.monotonic()
             killed.process.wait()
-            await asyncio.sleep(7)
+            await asyncio.sleep(10)
             stop.set()
             await asyncio.gather(*students)
 
@@ -222,7 +225,7 @@ def test_a_replica_killed_mid_class_loses_no_acknowledged_drawing_and_its_studen
             for page in moved:  # its students carry on, held now to the surviving replica
                 after = [(moment, replica) for moment, replica, number, _ in sent[id(page)]
                          if moment > at_kill and number is not None]
-                assert len(after) >= 3 and {replica for _, replica in after} == {"replica1"}, sent[id(page)]
+                assert len(after) >= 2 and {replica for _, replica in after} == {"replica1"}, sent[id(page)]
                 before = [number for moment, _, number, _ in sent[id(page)] if moment < at_kill and number is not None]
                 assert before, "the page had sent through the killed replica"
             replicas.balancer.wait_until({"replica1": "UP", killed.name: "DOWN"})
