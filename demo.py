@@ -80,7 +80,7 @@ def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy
                 model_tab(manager, served_explainers, policy, dataset, header.card, tab)
         gr.Markdown(notes.CLASSROOM)
     if class_api is not None:
-        instructor_page(app, class_api, served_explainers)
+        instructor_page(app, class_api, served_explainers, policy)
     return app
 
 

@@ -24,13 +24,19 @@ import numpy as np
 from cnn.browser_image import browser_image
 from cnn.preprocessing import InputImageError
 from classroom.keys import InstructorKey, digest, matches, new_token
-from classroom.store import (ClassFull, ClassRecord, ClassStore, NoSuchClass, StoredDrawing, TooManyClasses,
-                             TooManySends)
+from classroom.store import (ClassFull, ClassRecord, ClassStore, NoSuchClass, ShownImage, StoredDrawing,
+                             TooManyClasses, TooManySends)
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I: read off a projector without doubt
 CODE_LENGTH = 6  # 32^6: a billion codes, so a mistyped code hardly ever lands in another class
 CODE_SHAPE = re.compile(f"[{ALPHABET}]{{{CODE_LENGTH}}}")
 DIGITS = 10
+CLASS_DATASET = "mnist"  # what a class draws: digits, read by the served MNIST model
+PREDICTED = -1  # the target class of a shown image's heatmap: the one the model predicts
+# Where a shown image comes from (what the students' pages say): a drawing on the wall (its number, the digit
+# meant), a test image (its index, its label), a picture the instructor uploaded, the image Activation
+# Maximization synthesizes for a class (the class), or an image given through the API.
+SOURCES = ("drawing", "test", "upload", "synthesized", "image")
 CODE_TRIES = 20  # codes drawn before giving up: with 50 classes open, the chance of one collision is 5e-8
 
 CLASSES_OFF = ("Classes are off on this server: it has no instructor key. The Space's owner turns them on "
@@ -60,6 +66,14 @@ class OpenedClass:
 class Sent:
     number: int  # the drawing's number on the wall
     predicted: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the image the instructor shows comes from (SOURCES), its number and label where it has them."""
+    kind: str = "image"
+    number: int | None = None
+    label: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,13 +138,15 @@ def student_image(value: object) -> np.ndarray:
 class Classroom:
     """The classes of one server. ``predict`` reads a 28x28 float32 image (white ink on black) and returns the
     digit the served model predicts; ``key`` is None where classes are off; ``clock`` gives seconds since the
-    epoch (a class's expiry outlives the server's restarts)."""
+    epoch (a class's expiry outlives the server's restarts); ``methods`` are the heatmap methods a shown image
+    may name (the pages' own); ``on_erased(code)`` is called for each class ended or expired, once erased."""
 
     def __init__(self, store: ClassStore, predict: Callable[[np.ndarray], int], key: InstructorKey | None,
                  limits: Limits = Limits(), clock: Callable[[], float] = time.time,
-                 draw_code: Callable[[], str] = new_code) -> None:
+                 draw_code: Callable[[], str] = new_code, methods: tuple[str, ...] = (),
+                 on_erased: Callable[[str], None] = lambda code: None) -> None:
         self.store, self.predict, self.key, self.limits = store, predict, key, limits
-        self.clock, self.draw_code = clock, draw_code
+        self.clock, self.draw_code, self.methods, self.on_erased = clock, draw_code, methods, on_erased
 
     @property
     def enabled(self) -> bool:
@@ -190,10 +206,56 @@ class Classroom:
     def end(self, code: object, token: object) -> str:
         record = self._instructors_class(code, token)
         self.store.end_class(record.code)
+        self.on_erased(record.code)
         return record.code
 
     def erase_expired(self) -> list[str]:
-        return self.store.erase_expired(self.clock())
+        codes = self.store.erase_expired(self.clock())
+        for code in codes:
+            self.on_erased(code)
+        return codes
+
+    def authorized(self, code: object, token: object) -> str:
+        """The code of the open class ``code`` if ``token`` is its token (ClassRefused otherwise): for what the
+        instructor does with a class beyond its wall (its model, say)."""
+        return self._instructors_class(code, token).code
+
+    def data_set(self, code: object, token: object) -> list[tuple[StoredDrawing, np.ndarray]]:
+        """The class's drawings on the wall with their pixels, by number: its data set."""
+        return self.store.data_set(self._instructors_class(code, token).code)
+
+    # -- what the instructor shows everyone --------------------------------------------------------------------
+    def show(self, code: object, token: object, image: object, target: object, method: object,
+             source: Source = Source()) -> int:
+        """Show everyone in the class ``image`` (784 numbers in [0, 1]), its heatmap for ``target`` (0-9, or
+        PREDICTED) by ``method`` (one of ``methods``); the new shown version."""
+        record = self._instructors_class(code, token)
+        pixels = student_image(image)
+        if isinstance(target, bool) or not isinstance(target, int) or not PREDICTED <= target < DIGITS:
+            raise ClassRefused(f"The target class must be a whole number from 0 to 9, or {PREDICTED} for the class "
+                               "the model predicts.")
+        if method not in self.methods:
+            raise ClassRefused(f"The heatmap's method must be one of {', '.join(self.methods)}.")
+        if source.kind not in SOURCES:
+            raise ClassRefused(f"A shown image comes from one of: {', '.join(SOURCES)}.")
+        try:
+            return self.store.show(record.code, pixels, target, method, source.kind, source.number, source.label,
+                                   self.clock())
+        except NoSuchClass:
+            raise no_class(record.code) from None
+
+    def stop_showing(self, code: object, token: object) -> bool:
+        """Show the class nothing; False if it showed nothing."""
+        record = self._instructors_class(code, token)
+        try:
+            return self.store.stop_showing(record.code, self.clock())
+        except NoSuchClass:
+            raise no_class(record.code) from None
+
+    def shown(self, code: object) -> ShownImage | None:
+        """What the open class ``code`` is shown now (None: nothing); anyone with the code may ask, as every
+        student's page does."""
+        return self.store.shown(self._open_class(code).code)
 
     # -- the students ------------------------------------------------------------------------------------------
     def _open_class(self, code: object) -> ClassRecord:
@@ -203,13 +265,14 @@ class Classroom:
             raise no_class(code)
         return record
 
-    def version(self, code: object) -> int | None:
-        """How many times the class's wall has changed (None: no such open class). What the push stream tells
-        pages; it reveals nothing of the wall's contents."""
+    def versions(self, code: object) -> tuple[int, int] | None:
+        """How many times the class's wall and what it is shown have changed (None: no such open class). What
+        the push stream tells pages; it reveals nothing of the wall's contents."""
         try:
-            return self._open_class(code).version
+            record = self._open_class(code)
         except ClassRefused:
             return None
+        return record.version, record.shown_version
 
     @staticmethod
     def _sender(code: str, session: object) -> str:

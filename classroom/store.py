@@ -36,7 +36,7 @@ FILE_NAME = "classes.sqlite3"
 BUSY_SECONDS = 10.0  # a writer waits this long for another one's transaction before giving up
 
 # SCHEMA[i] brings a store from version i to i + 1; a store is brought to len(SCHEMA) when opened.
-# Later versions add statements here (the image the instructor shows everyone, say), never edit these.
+# A later version adds its own list of statements here, never edits those before it.
 SCHEMA: list[list[str]] = [[
     # One row: the schema's version, and a counter that every opening of a class updates first, so that
     # openings are serialized in every engine (the limit on open classes is counted inside that lock).
@@ -57,6 +57,18 @@ SCHEMA: list[list[str]] = [[
     " PRIMARY KEY (class_code, number))",
     "CREATE INDEX drawings_by_sender ON drawings (class_code, sender_digest, sent_at)",
     "CREATE INDEX classes_by_expiry ON classes (expires_at)",
+], [
+    # Version 2: what the instructor shows everyone. shown_version is bumped by every show and every stop, so
+    # that a student's page learns that it changed from the version alone (the wall's version too: the wall
+    # says what is shown).
+    "ALTER TABLE classes ADD COLUMN shown_version INTEGER NOT NULL DEFAULT 0",
+    # At most one row per class: the image as the pages' network takes it (784 float32, as a drawing), the
+    # target class (-1: the predicted one), the CAM method, and where it comes from: source is "drawing",
+    # "test", "upload", "synthesized" or "image" (given through the API), source_number the drawing's or the
+    # test image's number or the synthesized class, source_label the digit meant or the test image's label.
+    "CREATE TABLE shown_images (class_code TEXT PRIMARY KEY REFERENCES classes (code), pixels {binary} NOT NULL,"
+    " target SMALLINT NOT NULL, method TEXT NOT NULL, source TEXT NOT NULL, source_number INTEGER,"
+    " source_label SMALLINT, shown_at DOUBLE PRECISION NOT NULL)",
 ]]
 
 
@@ -96,6 +108,7 @@ class ClassRecord:
     expires_at: float
     sent: int
     version: int
+    shown_version: int
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,19 @@ class StoredDrawing:
     meant: int
     predicted: int
     sent_at: float
+
+
+@dataclass(frozen=True)
+class ShownImage:
+    """What the instructor shows the class now, and its ``version`` (the class's shown_version)."""
+    version: int
+    image: np.ndarray
+    target: int
+    method: str
+    source: str
+    source_number: int | None
+    source_label: int | None
+    shown_at: float
 
 
 def encode_image(image: np.ndarray) -> bytes:
@@ -288,13 +314,14 @@ class ClassStore:
     def class_record(self, code: str, now: float) -> ClassRecord | None:
         """The open class ``code``; None if there is none (or it has expired, even if not yet erased)."""
         with self.engine.transaction(write=False) as tx:
-            row = tx.row("SELECT code, token_digest, opened_at, expires_at, sent, version FROM classes"
+            row = tx.row("SELECT code, token_digest, opened_at, expires_at, sent, version, shown_version FROM classes"
                          " WHERE code = :code AND expires_at > :now", code=code, now=now)
         return None if row is None else ClassRecord(*row)
 
     def end_class(self, code: str) -> bool:
         """Erase the class and its drawings; False if there was no such class."""
         with self.engine.transaction(write=True) as tx:
+            tx.rows("DELETE FROM shown_images WHERE class_code = :code", code=code)
             tx.rows("DELETE FROM drawings WHERE class_code = :code", code=code)
             ended = tx.rows("DELETE FROM classes WHERE code = :code RETURNING code", code=code)
         self.engine.erase_freed()
@@ -305,6 +332,7 @@ class ClassStore:
         with self.engine.transaction(write=True) as tx:
             codes = [row[0] for row in tx.rows("SELECT code FROM classes WHERE expires_at <= :now", now=now)]
             for code in codes:
+                tx.rows("DELETE FROM shown_images WHERE class_code = :code", code=code)
                 tx.rows("DELETE FROM drawings WHERE class_code = :code", code=code)
                 tx.rows("DELETE FROM classes WHERE code = :code", code=code)
         if codes:
@@ -378,6 +406,13 @@ class ClassStore:
                          " AND number = :number AND hidden = 0 AND withdrawn = 0", code=code, number=number)
         return None if row is None else (StoredDrawing(*row[:4]), decode_image(row[4]))
 
+    def data_set(self, code: str) -> list[tuple[StoredDrawing, np.ndarray]]:
+        """Every drawing on the wall of class ``code`` with its pixels, by number: the class's data set."""
+        with self.engine.transaction(write=False) as tx:
+            rows = tx.rows("SELECT number, meant, predicted, sent_at, pixels FROM drawings WHERE class_code = :code"
+                           " AND hidden = 0 AND withdrawn = 0 ORDER BY number", code=code)
+        return [(StoredDrawing(*row[:4]), decode_image(row[4])) for row in rows]
+
     def senders_drawings(self, code: str, sender_digest: str) -> list[StoredDrawing]:
         """What one student has on the wall of class ``code`` (to show them their numbers)."""
         with self.engine.transaction(write=False) as tx:
@@ -385,6 +420,42 @@ class ClassStore:
                            " AND sender_digest = :sender AND hidden = 0 AND withdrawn = 0 ORDER BY number",
                            code=code, sender=sender_digest)
         return [StoredDrawing(*row) for row in rows]
+
+    # -- what the instructor shows everyone ----------------------------------------------------------------
+    def show(self, code: str, image: np.ndarray, target: int, method: str, source: str, source_number: int | None,
+             source_label: int | None, now: float) -> int:
+        """Show ``image`` to the open class ``code`` in place of what it showed; the new shown version."""
+        pixels = encode_image(image)
+        with self.engine.transaction(write=True) as tx:
+            counted = tx.row("UPDATE classes SET shown_version = shown_version + 1, version = version + 1"
+                             " WHERE code = :code AND expires_at > :now RETURNING shown_version", code=code, now=now)
+            if counted is None:
+                raise NoSuchClass()
+            tx.rows("DELETE FROM shown_images WHERE class_code = :code", code=code)
+            tx.rows("INSERT INTO shown_images (class_code, pixels, target, method, source, source_number, source_label,"
+                    " shown_at) VALUES (:code, :pixels, :target, :method, :source, :number, :label, :now)",
+                    code=code, pixels=pixels, target=target, method=method, source=source, number=source_number,
+                    label=source_label, now=now)
+        return counted[0]
+
+    def stop_showing(self, code: str, now: float) -> bool:
+        """Show the open class ``code`` nothing; False if it showed nothing."""
+        with self.engine.transaction(write=True) as tx:
+            if tx.row("SELECT code FROM classes WHERE code = :code AND expires_at > :now", code=code, now=now) is None:
+                raise NoSuchClass()
+            stopped = tx.rows("DELETE FROM shown_images WHERE class_code = :code RETURNING class_code", code=code)
+            if stopped:
+                tx.rows("UPDATE classes SET shown_version = shown_version + 1, version = version + 1"
+                        " WHERE code = :code", code=code)
+        return bool(stopped)
+
+    def shown(self, code: str) -> ShownImage | None:
+        """What class ``code`` shows now; None if nothing."""
+        with self.engine.transaction(write=False) as tx:
+            row = tx.row("SELECT classes.shown_version, pixels, target, method, source, source_number, source_label,"
+                         " shown_at FROM shown_images JOIN classes ON classes.code = shown_images.class_code"
+                         " WHERE shown_images.class_code = :code", code=code)
+        return None if row is None else ShownImage(row[0], decode_image(row[1]), *row[2:])
 
     def integrity_check(self) -> str:
         return self.engine.integrity_check()

@@ -112,8 +112,8 @@ def _download_with_keras(info: DatasetInfo, split: str) -> tuple[np.ndarray, np.
     return train if split == "train" else test
 
 
-def load_split(name: str, split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Load one split ("train" or "test") as uint8 images (N, 28, 28) and labels (N,)."""
+def offline_split(name: str, split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """One split as ``load_split`` gives it, from the sources on this machine only; None if none has it."""
     info = dataset_info(name)
     if split not in SPLIT_PREFIX:
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
@@ -121,7 +121,13 @@ def load_split(name: str, split: str, data_dir: str | Path | None = None) -> tup
         loaded = read_split_from_folder(folder, split)
         if loaded is not None:
             return loaded
-    return _download_with_keras(info, split)
+    return None
+
+
+def load_split(name: str, split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Load one split ("train" or "test") as uint8 images (N, 28, 28) and labels (N,)."""
+    loaded = offline_split(name, split, data_dir)
+    return loaded if loaded is not None else _download_with_keras(dataset_info(name), split)
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -22,13 +24,14 @@ from typing import Iterator
 
 import keras
 
-from cnn.architecture import Architecture
+from cnn.architecture import Architecture, architecture_of
 from cnn.datasets import dataset_info
+from cnn.fine_tuning import RECIPE, FineTuneRequest, NewDigits
 from cnn.model_card import ModelCard
-from cnn.model_store import ModelFileError, load_card, load_model, remove_leftovers, save_model
+from cnn.model_store import ModelFileError, card_path, load_card, load_model, remove_leftovers, save_model
 from cnn.published_models import PublishedModels, TrainingElsewhere
-from cnn.training import ProgressFn, TrainingConfig, TrainingResult
-from cnn.training_worker import (TrainedModel, TrainingRequest, remove_leftover_folders, train_in_worker,
+from cnn.training import ProgressFn, TrainedModel, TrainingConfig, TrainingResult
+from cnn.training_worker import (FOLDER_PREFIX, TrainingRequest, remove_leftover_folders, train_in_worker,
                                  train_new_model)
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "saved_models"
@@ -238,6 +241,54 @@ class ModelManager:
         with self._load_lock:
             self._variants[(dataset, variant)] = trained.model
         return trained.result, card
+
+    def fine_tune_variant(self, dataset: str, variant: str, digits: NewDigits, mix_mnist: bool = False,
+                          on_progress: ProgressFn | None = None,
+                          cancel: threading.Event | None = None) -> TrainedModel:
+        """Fine-tune the model served now on new digits, in the low-priority worker (cnn/fine_tuning.py), and keep
+        it as the variant ``variant`` of ``dataset`` (saved with its card, never served until ``serve_variant``).
+        TrainingBusyError while another training runs; the served model stays as it is."""
+        self.variant_path(dataset, variant)  # a bad name is refused before the training, not after it
+        if not self._train_lock.acquire(blocking=False):
+            raise TrainingBusyError("A model is already being trained on this server; try again when it has finished.")
+        try:
+            with self._training_in_deployment():  # among replicas: one training in the deployment
+                served = self.get(dataset)
+                with tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-") as folder:
+                    start, new_digits = Path(folder) / "start.keras", Path(folder) / "digits.npz"
+                    save_model(served.model, start)
+                    digits.save(new_digits)
+                    request = FineTuneRequest(str(start), str(new_digits), RECIPE,
+                                              None if self.data_dir is None else str(self.data_dir), mix_mnist)
+                    trained = train_in_worker(request, on_progress, cancel)
+                if trained.model is not None:
+                    card = ModelCard.of_training(dataset, architecture_of(trained.model), request.config,
+                                                 int(trained.model.count_params()), trained.train_images,
+                                                 trained.test_accuracy, trained.result.seconds)
+                    save_model(trained.model, self.variant_path(dataset, variant), card)
+                    with self._load_lock:
+                        self._variants[(dataset, variant)] = trained.model
+                return trained
+        finally:
+            self._train_lock.release()
+
+    def serve_variant(self, dataset: str, variant: str) -> ServedModel:
+        """Serve the variant ``variant`` to everyone in place of the model of ``dataset`` (as a training does, not
+        saved: ``reload`` serves the saved model again). ValueError if there is no such variant."""
+        model = self.variant_model(dataset, variant)
+        if model is None:
+            raise ValueError(f"There is no {variant} model of {dataset_info(dataset).title} to serve.")
+        served = ServedModel(dataset, model, load_card(self.variant_path(dataset, variant)))
+        with self._load_lock:
+            return self._swap_in(served)  # among replicas, published: every replica serves it
+
+    def remove_variant(self, dataset: str, variant: str) -> None:
+        """Forget the variant ``variant`` and delete its files (a model served now stays served)."""
+        path = self.variant_path(dataset, variant)
+        with self._load_lock:
+            self._variants.pop((dataset, variant), None)
+            path.unlink(missing_ok=True)
+            card_path(path).unlink(missing_ok=True)
 
     @staticmethod
     def _card(request: TrainingRequest, trained: TrainedModel) -> ModelCard:

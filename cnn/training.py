@@ -66,6 +66,17 @@ class TrainingResult:
         return len(self.history.get("val_accuracy", []))
 
 
+@dataclass
+class TrainedModel:
+    """A training's outcome: its result, the model (None when cancelled), its test accuracy, the images it
+    trained on, and what the training measured besides (a fine-tuning's before and after)."""
+    result: TrainingResult
+    model: keras.Model | None
+    test_accuracy: float = float("nan")
+    train_images: int = 0
+    evaluation: dict = field(default_factory=dict)
+
+
 ProgressFn = Callable[[TrainingProgress], None]
 
 

@@ -7,10 +7,10 @@ Python's GIL. ``train_in_worker`` runs the same ``train_new_model`` in a child p
 as SCHED_IDLE on Linux (elsewhere at nice 19): it computes only when no request wants the
 processor, however many cores it has, and the web server's threads never wait for it.
 
-The protocol is one JSON line each way and back: the request on the child's stdin,
-then progress lines and one final line on its stdout; the model comes back as a
-``.keras`` file, loaded in safe mode. "cancel" on stdin, or stdin closing (the server
-died), stops the training after the current batch.
+The protocol is one JSON line each way and back: the request on the child's stdin (a
+``TrainingRequest``, or a ``FineTuneRequest``: cnn/fine_tuning.py), then progress lines and
+one final line on its stdout; the model comes back as a ``.keras`` file, loaded in safe mode.
+"cancel" on stdin, or stdin closing (the server died), stops the training after the current batch.
 """
 from __future__ import annotations
 
@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import keras
 import tensorflow as tf
 
 from cnn.architecture import Architecture, build_model
 from cnn.datasets import DataUnavailableError, load_split, to_model_input
 from cnn.evaluation import accuracy
+from cnn.fine_tuning import KIND as FINE_TUNE, FineTuneRequest, fine_tune
 from cnn.model_store import load_model, process_alive, save_model
-from cnn.training import ProgressFn, TrainingConfig, TrainingProgress, TrainingResult, train_model
+from cnn.training import ProgressFn, TrainedModel, TrainingConfig, TrainingProgress, TrainingResult, train_model
 
 CANCEL = "cancel"
 FOLDER_PREFIX = "cnn-demo-training-"  # then the server's pid: a killed server's folder can be told apart
@@ -57,18 +57,23 @@ class TrainingRequest:
                            "train_limit": self.train_limit})
 
     @classmethod
-    def from_json(cls, text: str) -> TrainingRequest:
-        data = json.loads(text)
+    def from_json(cls, data: dict) -> TrainingRequest:
         return cls(data["dataset"], TrainingConfig(**data["config"]), Architecture.from_dict(data["architecture"]),
                    data["data_dir"], data["train_limit"])
 
 
-@dataclass
-class TrainedModel:
-    result: TrainingResult
-    model: keras.Model | None  # None when cancelled
-    test_accuracy: float = float("nan")
-    train_images: int = 0
+Request = TrainingRequest | FineTuneRequest
+
+
+def read_request(line: str) -> Request:
+    data = json.loads(line)
+    return (FineTuneRequest if data.get("kind") == FINE_TUNE else TrainingRequest).from_json(data)
+
+
+def run_request(request: Request, on_progress: ProgressFn | None = None,
+                cancel: threading.Event | None = None) -> TrainedModel:
+    """The request's training, in this process."""
+    return (fine_tune if isinstance(request, FineTuneRequest) else train_new_model)(request, on_progress, cancel)
 
 
 def train_new_model(request: TrainingRequest, on_progress: ProgressFn | None = None,
@@ -88,9 +93,9 @@ def train_new_model(request: TrainingRequest, on_progress: ProgressFn | None = N
 
 # ------------------------------------------------------------------------------------------ the server side
 
-def train_in_worker(request: TrainingRequest, on_progress: ProgressFn | None = None,
+def train_in_worker(request: Request, on_progress: ProgressFn | None = None,
                     cancel: threading.Event | None = None) -> TrainedModel:
-    """``train_new_model`` in a low-priority child process; the same answer, or the same error."""
+    """``run_request`` in a low-priority child process; the same answer, or the same error."""
     with tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-") as folder:
         model_path = Path(folder) / "model.keras"
         worker = subprocess.Popen([sys.executable, "-m", "cnn.idle_worker", str(model_path)],
@@ -111,7 +116,8 @@ def train_in_worker(request: TrainingRequest, on_progress: ProgressFn | None = N
         result = TrainingResult(**final["result"])
         if result.cancelled:
             return TrainedModel(result, None)
-        return TrainedModel(result, load_model(model_path), final["test_accuracy"], final["train_images"])
+        return TrainedModel(result, load_model(model_path), final["test_accuracy"], final["train_images"],
+                            final["evaluation"])
 
 
 def remove_leftover_folders() -> list[Path]:
@@ -179,11 +185,11 @@ def worker_main(model_path: str) -> int:
         with lock:
             report.write(json.dumps(message) + "\n")
 
-    request = TrainingRequest.from_json(sys.stdin.readline())
+    request = read_request(sys.stdin.readline())
     cancel = threading.Event()
     threading.Thread(target=_watch_for_cancel, args=(sys.stdin, cancel), daemon=True).start()
     try:
-        trained = train_new_model(request, lambda p: send({"progress": dataclasses.asdict(p)}), cancel)
+        trained = run_request(request, lambda p: send({"progress": dataclasses.asdict(p)}), cancel)
     except Exception as err:  # reported to the server, which raises it there
         kind = next((name for name, cls in KNOWN_ERRORS.items() if isinstance(err, cls)), "RuntimeError")
         send({"error": str(err), "kind": kind})
@@ -191,5 +197,5 @@ def worker_main(model_path: str) -> int:
     if trained.model is not None:
         save_model(trained.model, model_path)
     send({"result": dataclasses.asdict(trained.result), "test_accuracy": trained.test_accuracy,
-          "train_images": trained.train_images})
+          "train_images": trained.train_images, "evaluation": trained.evaluation})
     return 0

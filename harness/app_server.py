@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -30,10 +31,15 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_app(*args: str, env: dict[str, str] | None = None, script: str = "demo.py",
                 log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Yield (url, process) once the server answers; the output goes to ``log`` (or a temp file)."""
+    """Yield (url, process) once the server answers; the output goes to ``log`` (or a temp file).
+
+    Each app gets a data home of its own (XDG_DATA_HOME), so a test's classes never meet the machine's
+    (~/.local/share/cnn-demo/classes, where any other run of the app keeps them) nor another test's."""
     port = free_port()
     log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"cnn-demo-{port}.log"
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+    data_home = tempfile.TemporaryDirectory(prefix="cnn-demo-data-")
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+                   "XDG_DATA_HOME": data_home.name, **(env or {})}
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, script, "--port", str(port), *args], cwd=ROOT,
                                    stdout=out, stderr=subprocess.STDOUT, env=environment)
@@ -47,6 +53,7 @@ def running_app(*args: str, env: dict[str, str] | None = None, script: str = "de
         yield url, process
     finally:
         stop(process, 20)
+        data_home.cleanup()
 
 
 def stop(process: subprocess.Popen, timeout: float) -> None:

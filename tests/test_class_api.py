@@ -1,11 +1,14 @@
-"""The class through its API on the real server (issue 20): gradio_client and raw HTTP, events called by index.
+"""The class through its API on the real server (issues 20 and 21): gradio_client and raw HTTP, events called by
+index; what the instructor shows everyone and the class's digits in MNIST's IDX format.
 
 One server, its classes in a folder of the test's own, the instructor key given with --instructor-key.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import math
+import struct
 import re
 import time
 
@@ -16,12 +19,17 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from cnn.evaluation import predict_logits
+from cnn.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from harness.app_server import raw_call
 from harness.classroom import KEY, class_server, event_index, page_digits
 
 NOT_ACCEPTED = "must be a whole number|784 numbers|letters and digits|Draw a digit"
 # The page's own events that read a wall or change a class: every one needs the class's token.
 PAGE_EVENTS = ("on_refresh", "on_inspect", "on_deeper", "on_compare", "on_hide", "on_end")
+# Issue 21's: what each takes after the page's question (its class, token and drawing clicked).
+FOLLOW_EVENTS = {"on_show_everyone": ["drawing", 0, None, 0, -1, "Grad-CAM"], "on_show_inspected": ["Grad-CAM"],
+                 "on_stop_showing": [], "on_export_digits": [], "on_learn_from_class": [False],
+                 "on_cancel_learning": [], "on_serve_class_model": [], "on_reload_saved_model": []}
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +189,92 @@ def test_the_news_stream_says_only_that_the_wall_changed(server, client, opened)
     with httpx.stream("GET", f"{server}cnn-demo/class/ZZZZZZ/events", timeout=30) as stream:
         assert json.loads(next(line for line in stream.iter_lines() if line.startswith("data:"))[5:]) == {"ended": True}
     assert httpx.get(f"{server}cnn-demo/class/..%2F..%2Fetc/events", timeout=30).status_code == 404
+
+
+def plain_idx(path: str) -> np.ndarray:
+    """An IDX file read as any MNIST reader does, without cnn/idx.py: big-endian magic and sizes, then bytes."""
+    raw = gzip.open(path).read()
+    magic, = struct.unpack(">I", raw[:4])
+    assert magic >> 8 == 0x08, "unsigned bytes"
+    shape = struct.unpack(f">{magic & 0xFF}I", raw[4:4 + 4 * (magic & 0xFF)])
+    pixels = raw[4 + 4 * len(shape):]
+    assert len(pixels) == np.prod(shape)
+    return np.frombuffer(pixels, np.uint8).reshape(shape)
+
+
+def test_the_classs_digits_download_in_mnists_format_and_read_back(server, client, opened):
+    digits = page_digits(5, start=20)
+    for image, meant in digits:
+        client.predict(opened["code"], image, meant, api_name="/class_send")
+    client.predict(opened["code"], opened["token"], 2, api_name="/class_hide")
+    files = client.predict(opened["code"], opened["token"], api_name="/class_export")
+    paths = sorted((item["path"] if isinstance(item, dict) else item for item in files), key=lambda p: "labels" in p)
+    assert [path.rsplit("/", 1)[1] for path in paths] == ["class-images-idx3-ubyte.gz", "class-labels-idx1-ubyte.gz"]
+    kept = [digits[i] for i in (0, 2, 3, 4)]  # drawing 2 is hidden: out of the data set
+    expected_images = np.round(np.array([image for image, _ in kept], np.float32).reshape(-1, 28, 28) * 255)
+    images, labels = read_idx(paths[0], IMAGES_MAGIC, 4), read_idx(paths[1], LABELS_MAGIC, 4)
+    assert images.shape == (4, 28, 28) and np.array_equal(images, expected_images.astype(np.uint8))
+    assert labels.tolist() == [meant for _, meant in kept], "the digits the students meant"
+    assert np.array_equal(plain_idx(paths[0]), images) and np.array_equal(plain_idx(paths[1]), labels)
+    for wrong in WRONG_TOKENS[1:]:
+        with pytest.raises(AppError, match="needs its instructor token"):
+            client.predict(opened["code"], wrong, api_name="/class_export")
+    answer = raw_call(server, event_index(server, "class_export"), [opened["code"], None])
+    assert not answer["success"] and "needs its instructor token" in answer["output"]["error"]
+
+
+def test_what_the_instructor_shows_reaches_the_students_stream_and_only_the_token_shows(server, client, opened):
+    image = page_digits(1, start=7)[0][0]
+    other = client.predict(KEY, api_name="/class_open")
+    assert client.predict(opened["code"], api_name="/class_shown") is None
+    with httpx.stream("GET", f"{server}cnn-demo/class/{opened['code']}/shown", timeout=30) as stream:
+        lines = (json.loads(line[5:]) for line in stream.iter_lines() if line.startswith("data:"))
+        assert next(lines) == {"shown": 0, "image": None}, "what is shown now, at once: nothing"
+        started = time.monotonic()
+        assert client.predict(opened["code"], opened["token"], image, 4, "LayerCAM", api_name="/class_show") == \
+            {"shown": 1}
+        news = next(lines)
+        delay = time.monotonic() - started
+    assert delay < 2, delay
+    assert np.array_equal(np.float32(news["image"]), np.float32(image)), "the page's float32 values, exactly"
+    assert (news["shown"], news["target"], news["method"], news["dataset"]) == (1, 4, "LayerCAM", "mnist")
+    assert news["source"] == "an image the instructor chose" and opened["token"] not in json.dumps(news)
+    shown = client.predict(opened["code"].lower(), api_name="/class_shown")
+    assert set(shown) == {"image", "target", "method"} and shown["image"] == news["image"]
+    for wrong in WRONG_TOKENS + [other["token"]]:
+        with pytest.raises(AppError, match="needs its instructor token"):
+            client.predict(opened["code"], wrong, image, -1, "Grad-CAM", api_name="/class_show")
+    for api_name, data in (("class_show", [opened["code"], other["token"], image, -1, "Grad-CAM"]),
+                           ("class_stop_showing", [opened["code"], None])):
+        answer = raw_call(server, event_index(server, api_name), data)
+        assert not answer["success"] and "needs its instructor token" in answer["output"]["error"]
+    for name, more in FOLLOW_EVENTS.items():  # the instructor page's events, by index, with another class's token
+        answer = raw_call(server, event_index(server, name),
+                          [{"code": opened["code"], "token": other["token"], "number": 1}, *more])
+        assert not answer["success"] and "needs its instructor token" in answer["output"]["error"], (name, answer)
+    assert client.predict(opened["code"], api_name="/class_shown")["method"] == "LayerCAM", "still the instructor's"
+    with pytest.raises(AppError, match="must be one of"):
+        client.predict(opened["code"], opened["token"], image, -1, "SmoothGrad", api_name="/class_show")
+    assert client.predict(opened["code"], opened["token"], api_name="/class_stop_showing") == {"stopped": True}
+    assert client.predict(opened["code"], api_name="/class_shown") is None
+
+
+def test_the_instructors_page_shows_a_test_image_or_the_image_synthesized_for_a_class(server, client, opened,
+                                                                                      shipped_mnist):
+    show_event, asked = event_index(server, "on_show_everyone"), {**opened, "number": None}
+    answer = raw_call(server, show_event, [asked, "test", 62, None, 0, 5, "Grad-CAM++"])
+    assert answer["success"] and "MNIST test image #62, labelled 9" in answer["output"]["data"][0], answer
+    shown = client.predict(opened["code"], api_name="/class_shown")
+    assert (shown["target"], shown["method"]) == (5, "Grad-CAM++")
+    assert np.array_equal(np.float32(shown["image"]), np.float32(page_digits(1, start=62)[0][0]))
+    answer = raw_call(server, show_event, [asked, "synthesized", 0, None, 3, -1, "Grad-CAM"])
+    assert answer["success"] and "synthesizes for class 3" in answer["output"]["data"][0], answer
+    image = np.float32(client.predict(opened["code"], api_name="/class_shown")["image"]).reshape(1, 28, 28, 1)
+    assert predict_logits(shipped_mnist, image).argmax() == 3, "the image class 3 most wants to see"
+    for bad, refused in ((["test", 10_000, None, 0], "9999"), (["upload", 0, None, 0], "Upload"),
+                         (["drawing", 0, None, 0], "Click a drawing")):
+        answer = raw_call(server, show_event, [asked, *bad, -1, "Grad-CAM"])
+        assert not answer["success"] and refused in answer["output"]["error"], answer
 
 
 def test_no_log_line_holds_a_token_or_the_key(server, folder):

@@ -309,3 +309,65 @@ def test_no_acknowledged_drawing_is_lost_when_writers_are_killed(reopen, backend
     assert set(acknowledged) <= on_wall
     assert on_wall == set(range(1, len(on_wall) + 1)), "numbers are consecutive: no half-written drawing"
     assert restarted.integrity_check() == "ok"
+
+
+def test_a_store_of_the_first_version_is_brought_to_the_last_and_keeps_its_classes(reopen, monkeypatch):
+    import classroom.store
+
+    monkeypatch.setattr(classroom.store, "SCHEMA", SCHEMA[:1])  # the store as issue 20's server wrote it
+    old = reopen()
+    code = opened(old)
+    old.add_drawing(code, drawing(0), 4, 4, "s", NOW, **OPEN)
+    assert old.schema_version == 1
+    old.close()
+    monkeypatch.setattr(classroom.store, "SCHEMA", SCHEMA)
+    store = reopen()
+    assert store.schema_version == len(SCHEMA) == 2
+    record = store.class_record(code, NOW)
+    assert (record.sent, record.version, record.shown_version) == (1, 1, 0) and store.shown(code) is None
+    assert store.images(code)[1].tobytes() == drawing(0).tobytes()
+
+
+def test_what_is_shown_comes_back_bit_for_bit_and_moves_both_versions(reopen, tmp_path):
+    store = reopen()
+    code, other = opened(store), opened(store, "OTHERS")
+    assert store.show(code, drawing(1), -1, "Grad-CAM", "test", 62, 9, NOW) == 1
+    assert store.show(code, drawing(2), 3, "HiResCAM", "drawing", 5, 7, NOW + 1) == 2
+    shown = reopen().shown(code)  # another connection, as another process (a replica) would read it
+    assert (shown.version, shown.target, shown.method, shown.source, shown.source_number, shown.source_label,
+            shown.shown_at) == (2, 3, "HiResCAM", "drawing", 5, 7, NOW + 1)
+    assert shown.image.dtype == np.float32 and shown.image.tobytes() == drawing(2).tobytes()
+    record = store.class_record(code, NOW)
+    assert (record.version, record.shown_version) == (2, 2), "the wall says what is shown: its version moves too"
+    assert store.shown(other) is None and store.class_record(other, NOW).shown_version == 0
+
+    assert store.stop_showing(code, NOW) and store.shown(code) is None
+    assert not store.stop_showing(code, NOW), "nothing was shown: no news"
+    assert store.class_record(code, NOW).shown_version == 3
+    store.show(code, drawing(3), -1, "Grad-CAM", "image", None, None, NOW)
+    assert store.shown(code).source_number is None
+    for call in (lambda: store.show("NOSUCH", drawing(1), -1, "Grad-CAM", "image", None, None, NOW),
+                 lambda: store.stop_showing("NOSUCH", NOW),
+                 lambda: store.show(code, drawing(1), -1, "Grad-CAM", "image", None, None, NOW + 2 * DAY)):
+        with pytest.raises(NoSuchClass):
+            call()
+
+    blob = encode_image(drawing(3))
+    assert blob in file_bytes(tmp_path / "classes")
+    assert store.end_class(code) and store.shown(code) is None
+    assert blob not in file_bytes(tmp_path / "classes"), "an ended class's shown image is erased with it"
+    store.show(other, drawing(4), -1, "Grad-CAM", "image", None, None, NOW)
+    assert store.erase_expired(NOW + 2 * DAY) == [other] and store.shown(other) is None
+    assert store.integrity_check() == "ok"
+
+
+def test_the_data_set_is_the_walls_drawings_with_their_pixels(reopen):
+    store = reopen()
+    code = opened(store)
+    for i in range(4):
+        store.add_drawing(code, drawing(i), meant=i, predicted=9, sender_digest=f"s{i}", now=NOW, **OPEN)
+    store.hide(code, 2, NOW)
+    store.withdraw(code, 3, "s2", NOW)
+    data = store.data_set(code)
+    assert [(d.number, d.meant) for d, _ in data] == [(1, 0), (4, 3)]
+    assert data[1][1].tobytes() == drawing(3).tobytes()

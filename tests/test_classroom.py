@@ -1,5 +1,6 @@
 """The class's rules (classroom/classes.py) and keys (classroom/keys.py): who may open a class and read or change
-its wall, what a student may send, the limits, the retention, and how wrong instructor keys are slowed."""
+its wall, what a student may send, what the instructor may show everyone, the limits, the retention, and how
+wrong instructor keys are slowed."""
 from __future__ import annotations
 
 import math
@@ -9,12 +10,13 @@ import time
 import numpy as np
 import pytest
 
-from classroom.classes import ALPHABET, CLASSES_OFF, ClassRefused, Classroom, Limits, class_code
+from classroom.classes import ALPHABET, CLASSES_OFF, ClassRefused, Classroom, Limits, Source, class_code
 from classroom.keys import MIN_KEY_CHARACTERS, InstructorKey, WeakKeyError, WrongKeyBrake, digest, matches
 from classroom.store import FILE_NAME, ClassStore
 
 KEY = "the instructor's key, long enough"
 START = 1_700_000_000.0
+METHODS = ("Grad-CAM", "HiResCAM")
 
 
 class Clock:
@@ -57,10 +59,16 @@ def store(tmp_path):
 
 
 @pytest.fixture
-def classroom(store, clock) -> Classroom:
+def erased() -> list[str]:
+    """The codes of the classes the classroom said were erased."""
+    return []
+
+
+@pytest.fixture
+def classroom(store, clock, erased) -> Classroom:
     key = InstructorKey(KEY, brake=WrongKeyBrake(clock=clock, sleep=clock.sleep))
     return Classroom(store, predict, key, Limits(sends_per_minute=10, drawings_per_class=40, open_classes=3),
-                     clock=clock)
+                     clock=clock, methods=METHODS, on_erased=erased.append)
 
 
 def test_an_instructor_opens_a_class_with_a_short_code_and_a_secret_token(classroom, tmp_path):
@@ -170,7 +178,7 @@ BAD_IMAGES = {
 @pytest.mark.parametrize("why", BAD_IMAGES)
 def test_a_bad_image_is_refused_with_a_message_and_stores_nothing(classroom, why):
     opened = classroom.open(KEY)
-    with pytest.raises(ClassRefused, match="784 numbers|Draw a digit"):
+    with pytest.raises(ClassRefused, match="784 numbers|Draw first"):
         classroom.send(opened.code, BAD_IMAGES[why], 1, "s")
     assert classroom.wall(opened.code, opened.token).drawings == []
 
@@ -255,11 +263,11 @@ def test_a_hidden_drawing_leaves_the_wall_and_the_counts(classroom):
     opened = classroom.open(KEY)
     for i, predicted in enumerate([4, 9, 4]):
         classroom.send(opened.code, digit_image(predicted, i), 4, f"s{i}")
-    before = classroom.version(opened.code)
+    before = classroom.versions(opened.code)[0]
     assert classroom.hide(opened.code, opened.token, 2) == 2
     wall = classroom.wall(opened.code, opened.token)
     assert [d.number for d in wall.drawings] == [1, 3] and wall.accuracy == 1.0 and wall.confusion[4, 9] == 0
-    assert classroom.version(opened.code) == before + 1
+    assert classroom.versions(opened.code)[0] == before + 1
     with pytest.raises(ClassRefused, match="not on class"):
         classroom.hide(opened.code, opened.token, 2)
     for number in (0, -3, True, "1", None, 99):
@@ -286,7 +294,7 @@ def test_an_ended_class_is_gone(classroom):
     opened = classroom.open(KEY)
     classroom.send(opened.code, digit_image(1), 1, "s")
     assert classroom.end(opened.code, opened.token) == opened.code
-    assert classroom.version(opened.code) is None
+    assert classroom.versions(opened.code) is None
     for refused_call in (lambda: classroom.send(opened.code, digit_image(1), 1, "s"),
                          lambda: classroom.wall(opened.code, opened.token),
                          lambda: classroom.end(opened.code, opened.token)):
@@ -319,9 +327,69 @@ def test_a_class_expires_after_its_retention_and_is_erased(store, clock):
     opened = classroom.open(KEY)
     classroom.send(opened.code, digit_image(1), 1, "s")
     clock.now += 2 * 3600 - 1
-    assert classroom.version(opened.code) is not None and classroom.erase_expired() == []
+    assert classroom.versions(opened.code) is not None and classroom.erase_expired() == []
     clock.now += 1
-    assert classroom.version(opened.code) is None
+    assert classroom.versions(opened.code) is None
     with pytest.raises(ClassRefused, match="No class"):
         classroom.send(opened.code, digit_image(1), 1, "s")
     assert classroom.erase_expired() == [opened.code]
+
+
+def test_only_the_classs_token_shows_everyone_an_image_and_anyone_with_the_code_sees_it(classroom):
+    opened, other = classroom.open(KEY), classroom.open(KEY)
+    assert classroom.shown(opened.code) is None and classroom.versions(opened.code) == (0, 0)
+    image = digit_image(3, seed=1)
+    for wrong in (None, "", other.token, opened.token[:-1], 42):
+        with pytest.raises(ClassRefused, match="needs its instructor token"):
+            classroom.show(opened.code, wrong, image, -1, "Grad-CAM")
+        with pytest.raises(ClassRefused, match="needs its instructor token"):
+            classroom.stop_showing(opened.code, wrong)
+    assert classroom.shown(opened.code) is None and classroom.versions(opened.code) == (0, 0)
+    assert classroom.show(opened.code, opened.token, image, 7, "HiResCAM", Source("test", 62, 9)) == 1
+    shown = classroom.shown(opened.code.lower())  # a student's page: the code alone
+    assert shown.image.reshape(-1).tolist() == np.float32(image).tolist(), "the page's float32 values, exactly"
+    assert (shown.target, shown.method, shown.source, shown.source_number, shown.source_label) == \
+        (7, "HiResCAM", "test", 62, 9)
+    assert classroom.versions(opened.code) == (1, 1) and classroom.shown(other.code) is None
+    assert classroom.stop_showing(opened.code, opened.token) and not classroom.stop_showing(opened.code, opened.token)
+    assert classroom.shown(opened.code) is None and classroom.versions(opened.code) == (2, 2)
+    with pytest.raises(ClassRefused, match="letters and digits"):
+        classroom.shown("../etc")
+
+
+@pytest.mark.parametrize("target, method, source, refused", [
+    (10, "Grad-CAM", Source(), "target class"), (-2, "Grad-CAM", Source(), "target class"),
+    ("3", "Grad-CAM", Source(), "target class"), (True, "Grad-CAM", Source(), "target class"),
+    (3.0, "Grad-CAM", Source(), "target class"), (3, "SmoothGrad", Source(), "method"),
+    (3, None, Source(), "method"), (3, "Grad-CAM", Source("a student's text"), "comes from")])
+def test_a_shown_image_needs_a_target_class_a_heatmap_method_and_a_known_source(classroom, target, method, source,
+                                                                               refused):
+    opened = classroom.open(KEY)
+    with pytest.raises(ClassRefused, match=refused):
+        classroom.show(opened.code, opened.token, digit_image(3), target, method, source)
+    for image in (BAD_IMAGES["a NaN"], BAD_IMAGES["above 1"], BAD_IMAGES["a string"], BAD_IMAGES["783 values"]):
+        with pytest.raises(ClassRefused, match="784 numbers"):
+            classroom.show(opened.code, opened.token, image, -1, "Grad-CAM")
+    assert classroom.shown(opened.code) is None and classroom.versions(opened.code) == (0, 0)
+
+
+def test_the_data_set_needs_the_token_and_leaves_hidden_drawings_out(classroom):
+    opened = classroom.open(KEY)
+    for i in range(3):
+        classroom.send(opened.code, digit_image(i, seed=i), i, f"s{i}")
+    classroom.hide(opened.code, opened.token, 2)
+    data = classroom.data_set(opened.code, opened.token)
+    assert [(d.number, d.meant) for d, _ in data] == [(1, 0), (3, 2)]
+    assert data[1][1].reshape(-1).tolist() == np.float32(digit_image(2, seed=2)).tolist()
+    assert classroom.authorized(opened.code.lower(), opened.token) == opened.code
+    for call in (classroom.data_set, classroom.authorized):
+        with pytest.raises(ClassRefused, match="needs its instructor token"):
+            call(opened.code, "not the token")
+
+
+def test_the_classroom_says_which_classes_are_erased(classroom, clock, erased):
+    ending, expiring = classroom.open(KEY), classroom.open(KEY)
+    classroom.end(ending.code, ending.token)
+    assert erased == [ending.code]
+    clock.now += 25 * 3600
+    assert classroom.erase_expired() == [expiring.code] and erased == [ending.code, expiring.code]

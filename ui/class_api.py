@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import gradio as gr
 from gradio import route_utils
+from gradio.data_classes import FileData
 
 from classroom.classes import Classroom, OpenedClass
 from ui.friendly import friendly
+from webapp.class_data import export_idx
+from webapp.class_show import shown_answer
 from webapp.class_wall import wall_answer
 
 # A send costs a few milliseconds of CPU (the checks, the model, a commit), but on a busy machine its thread
@@ -74,9 +77,35 @@ class ClassApi:
         """End the class: it and its drawings are erased."""
         return {"ended": self.classroom.end(code, token)}
 
+    @friendly
+    def class_show(self, code: str, token: str, image: list[float], target: int, method: str) -> dict:
+        """Show everyone in the class an image: 784 numbers in [0, 1] (row by row, white ink on black), the heatmap's
+        target class (0-9, or -1: the class the model predicts) and method (Grad-CAM, Grad-CAM++, HiResCAM or
+        LayerCAM). Every student's page switches to it; its number counts what the class has been shown."""
+        return {"shown": self.classroom.show(code, token, image, target, method)}
+
+    @friendly
+    def class_shown(self, code: str) -> dict | None:
+        """What the class is shown now: {"image": 784 numbers, "target": int, "method": str}, or null."""
+        return shown_answer(self.classroom.shown(code))
+
+    @friendly
+    def class_stop_showing(self, code: str, token: str) -> dict:
+        """Show the class nothing: every student's page goes back to their own drawing."""
+        return {"stopped": self.classroom.stop_showing(code, token)}
+
+    @friendly
+    def class_export(self, code: str, token: str) -> list[FileData]:
+        """The class's drawings (hidden ones left out) in MNIST's own IDX format, gzipped: two files, the images
+        (N x 28 x 28 bytes, white ink on black) and their labels (the digits the students meant)."""
+        images, labels = export_idx(self.classroom.authorized(code, token), self.classroom.data_set(code, token))
+        # As dictionaries: Gradio then serves them (it looks for files in the answer's dictionaries).
+        return [FileData(path=str(images)).model_dump(), FileData(path=str(labels)).model_dump()]
+
     def register(self) -> None:
         """The endpoints, in the Blocks being built."""
         gr.api(self.class_open, api_name="class_open", **KEY_CHECK)
-        for endpoint in (self.class_send, self.class_withdraw, self.class_wall, self.class_hide, self.class_end):
+        for endpoint in (self.class_send, self.class_withdraw, self.class_wall, self.class_hide, self.class_end,
+                         self.class_show, self.class_shown, self.class_stop_showing, self.class_export):
             gr.api(endpoint, api_name=endpoint.__name__, concurrency_id=CLASS["concurrency_id"],
                    concurrency_limit=CLASS["concurrency_limit"])

@@ -1,11 +1,19 @@
-"""The news that a class's wall changed, pushed to the pages that show it (Server-Sent Events).
+"""The news of a class, pushed to the pages that follow it (Server-Sent Events).
 
-A wall page opens one stream for its class, ``/cnn-demo/class/<code>/events``, and is told the wall's
-version (a count of its changes) whenever it changes; it then asks for the wall itself through the queue,
-with its token. The stream carries no drawing, no count of anything and no token: anyone who knows the
-class code may listen (the students' pages will, for what the instructor shows them) and learns only that
-something changed, or that the class ended. One poller per server reads the versions of the watched classes
-from the store every POLL_SECONDS (a query per class, not per page), so a drawing sent to any process that
+Two streams follow a class, both fed by the store's version counters:
+
+- ``/cnn-demo/class/<code>/events``, the wall's: the wall's version (a count of its changes) whenever it
+  changes; the wall page then asks for the wall itself through the queue, with its token. It carries no
+  drawing, no count of anything and no token.
+- ``/cnn-demo/class/<code>/shown``, the students' pages': what the instructor shows everyone, whenever the
+  instructor shows something else or stops: the image as 784 numbers, the target class and the method (the
+  page's own network computes the views), and where the image comes from, in words. What is shown is meant
+  for the whole class, so anyone who knows the class code may listen; a page that opens the stream later
+  hears what is shown now, at once.
+
+Both end with ``{"ended": true}`` when the class is gone. One poller per server reads the versions of the
+watched classes from the store every POLL_SECONDS (a query per class, not per page), and reads a newly shown
+image once for all the pages that follow it, so a drawing sent or an image shown through any process that
 shares the store reaches every page, and a class of hundreds costs the same as a class of one.
 """
 from __future__ import annotations
@@ -20,81 +28,109 @@ from starlette.routing import BaseRoute, Route
 
 from classroom.classes import ClassRefused, Classroom, class_code
 from webapp.browser_routes import NO_CACHE, PREFIX
+from webapp.class_show import shown_news
 
 POLL_SECONDS = 0.25  # a send reaches the wall within half a second: this, and the wall's own request
 KEEPALIVE_SECONDS = 15.0  # well under the idle timeouts of common proxies (30-100 s)
 MAX_WATCHERS = 2_000  # open streams at most: a class is tens to hundreds of pages
-ENDED = None  # the version of a class that is no longer open
+WALL, SHOWN = "wall", "shown"  # the two streams of a class
+COUNTER = {WALL: 0, SHOWN: 1}  # which of a class's versions each stream follows
+ENDED = f"data: {json.dumps({'ended': True})}\n\n"
+
+Versions = tuple[int, int] | None  # (the wall's version, what is shown's version); None: no such open class
 
 
-def news(version: int | None) -> str:
-    return f"data: {json.dumps({'ended': True} if version is ENDED else {'version': version})}\n\n"
+def event(data: dict) -> str:
+    return f"data: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def changed(kind: str, before: Versions, now: Versions) -> bool:
+    """Whether the stream ``kind`` has news: the class ended, or its own counter moved."""
+    return before is None or now is None or before[COUNTER[kind]] != now[COUNTER[kind]]
 
 
 class ClassNews:
-    """The open streams, by class, and the one task that polls their classes' versions while any is open."""
+    """The open streams, by class and kind, and the one task that polls their classes' versions while any is
+    open. ``versions(code)`` reads a class's two counters; ``shown(code, version)`` the data of the message that
+    tells what it shows (``version``: what is shown's version at the poll that asks)."""
 
-    def __init__(self, version: Callable[[str], int | None], limit: int = MAX_WATCHERS,
-                 poll_seconds: float = POLL_SECONDS) -> None:
-        self.version, self.limit, self.poll_seconds = version, limit, poll_seconds
-        self.watchers: dict[str, set[asyncio.Queue]] = {}
-        self.known: dict[str, int | None] = {}  # the version each watched class had at the last poll
+    def __init__(self, versions: Callable[[str], Versions], shown: Callable[[str, int], dict],
+                 limit: int = MAX_WATCHERS, poll_seconds: float = POLL_SECONDS) -> None:
+        self.versions, self.shown, self.limit, self.poll_seconds = versions, shown, limit, poll_seconds
+        self.watchers: dict[tuple[str, str], set[asyncio.Queue]] = {}
+        self.known: dict[str, Versions] = {}  # the versions each watched class had at the last poll
         self._poller: asyncio.Task | None = None
 
     def full(self) -> bool:
         return sum(len(queues) for queues in self.watchers.values()) >= self.limit
 
-    async def stream(self, code: str) -> AsyncIterator[str]:
-        """``data: {"version": n}`` now and at each change, ``data: {"ended": true}`` when the class is gone.
-        It ends when the page goes (the web server stops it when a write finds the connection closed)."""
-        changes: asyncio.Queue = asyncio.Queue(maxsize=1)  # only the latest version matters
-        self.watchers.setdefault(code, set()).add(changes)
+    def message(self, code: str, kind: str, versions: Versions) -> str:
+        """The news of the stream ``kind`` of class ``code`` at ``versions`` (read from the store: call in a thread)."""
+        if versions is None:
+            return ENDED
+        return event({"version": versions[0]}) if kind == WALL else event(self.shown(code, versions[1]))
+
+    async def stream(self, code: str, kind: str) -> AsyncIterator[str]:
+        """The news now, then at each change of its kind, then ENDED when the class is gone. It ends when the
+        page goes (the web server stops it when a write finds the connection closed)."""
+        changes: asyncio.Queue = asyncio.Queue(maxsize=1)  # only the latest news matters
+        self.watchers.setdefault((code, kind), set()).add(changes)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll())
         try:
-            version = await asyncio.to_thread(self.version, code)
-            self.known.setdefault(code, version)
-            yield news(version)
-            while version is not ENDED:
+            versions = await asyncio.to_thread(self.versions, code)
+            self.known.setdefault(code, versions)
+            news = await asyncio.to_thread(self.message, code, kind, versions)
+            yield news
+            while news != ENDED:
                 try:
-                    version = await asyncio.wait_for(changes.get(), KEEPALIVE_SECONDS)
+                    news = await asyncio.wait_for(changes.get(), KEEPALIVE_SECONDS)
                 except TimeoutError:
                     yield ": still here\n\n"
                     continue
-                yield news(version)
+                yield news
         finally:
-            self.watchers[code].discard(changes)
-            if not self.watchers[code]:
-                del self.watchers[code]
+            self.watchers[(code, kind)].discard(changes)
+            if not self.watchers[(code, kind)]:
+                del self.watchers[(code, kind)]
+            if not any(watched == code for watched, _ in self.watchers):
                 self.known.pop(code, None)
 
     async def _poll(self) -> None:
         while self.watchers:
             await asyncio.sleep(self.poll_seconds)
-            codes = list(self.watchers)
-            versions = await asyncio.to_thread(lambda: {code: self.version(code) for code in codes})
-            for code, version in versions.items():
-                if code not in self.watchers or self.known.get(code, version) == version:
+            codes = {code for code, _ in self.watchers}
+            polled = await asyncio.to_thread(lambda: {code: self.versions(code) for code in codes})
+            for code, now in polled.items():
+                if code not in self.known or self.known[code] == now:
                     continue
-                self.known[code] = version
-                for changes in self.watchers[code]:
-                    if changes.full():
-                        changes.get_nowait()
-                    changes.put_nowait(version)
+                before, self.known[code] = self.known[code], now
+                for kind in (WALL, SHOWN):
+                    if not self.watchers.get((code, kind)) or not changed(kind, before, now):
+                        continue
+                    news = await asyncio.to_thread(self.message, code, kind, now)  # once for all of them
+                    for changes in self.watchers.get((code, kind), ()):
+                        if changes.full():
+                            changes.get_nowait()
+                        changes.put_nowait(news)
 
 
 def class_routes(classroom: Classroom) -> list[BaseRoute]:
-    watchers = ClassNews(classroom.version)
+    """The two streams of every class."""
+    watchers = ClassNews(classroom.versions, lambda code, version: shown_news(classroom, code, version))
 
-    async def class_events(request: Request) -> Response:
-        try:
-            code = class_code(request.path_params["code"])
-        except ClassRefused as refused:
-            return JSONResponse({"error": str(refused)}, status_code=404, headers=NO_CACHE)
-        if watchers.full():
-            return JSONResponse({"error": "Too many pages are following classes on this server."}, status_code=503,
-                                headers=NO_CACHE)
-        return StreamingResponse(watchers.stream(code), media_type="text/event-stream",
-                                 headers={**NO_CACHE, "X-Accel-Buffering": "no"})  # no proxy buffering
+    def following(kind: str):
+        async def class_events(request: Request) -> Response:
+            try:
+                code = class_code(request.path_params["code"])
+            except ClassRefused as refused:
+                return JSONResponse({"error": str(refused)}, status_code=404, headers=NO_CACHE)
+            if watchers.full():
+                return JSONResponse({"error": "Too many pages are following classes on this server."},
+                                    status_code=503, headers=NO_CACHE)
+            return StreamingResponse(watchers.stream(code, kind), media_type="text/event-stream",
+                                     headers={**NO_CACHE, "X-Accel-Buffering": "no"})  # no proxy buffering
+        return class_events
 
-    return [Route(f"{PREFIX}/class/{{code}}/events", class_events, methods=["GET"])]
+    return [Route(f"{PREFIX}/class/{{code}}/events", following(WALL), methods=["GET"]),
+            Route(f"{PREFIX}/class/{{code}}/shown", following(SHOWN), methods=["GET"])]

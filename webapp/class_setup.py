@@ -2,7 +2,7 @@
 store lives (``--class-dir``, or ``--class-db``: a PostgreSQL database that replicas share), who holds the
 instructor key (``--instructor-key`` or the environment, else a new one printed with the instructor link; none on
 a Space whose owner set none: classes off), and how long a class is kept (``--class-retention-hours``). Expired
-classes are erased at start and then every minute.
+classes are erased at start and then every minute, with the models fine-tuned on their drawings.
 """
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from classroom.classes import Classroom, Limits
 from classroom.keys import InstructorKey
 from classroom.postgresql import is_url, where, without_password
 from classroom.store import ClassStore, SchemaTooNew, default_folder
+from webapp.class_learning import forget_class_model
 from webapp.class_wall import digit_reader
-from webapp.served import ServedExplainers
+from webapp.served import LIVE_METHODS, ServedExplainers
 
 ERASE_EVERY_SECONDS = 60.0
 
@@ -43,7 +44,9 @@ def open_classroom(served_explainers: ServedExplainers, class_dir: str | None, i
             raise ValueError(f"The classes cannot be kept in {location}: {err}") from None
         raise ValueError(f"The classes cannot be kept in {where(class_db)}: {without_password(str(err), class_db)}") \
             from None
-    classroom = Classroom(store, digit_reader(served_explainers), key, Limits(retention_hours=retention_hours))
+    classroom = Classroom(store, digit_reader(served_explainers), key, Limits(retention_hours=retention_hours),
+                          methods=tuple(LIVE_METHODS),
+                          on_erased=lambda code: forget_class_model(served_explainers.manager, code))
     classroom.erase_expired()
     threading.Thread(target=_keep_erasing, args=(classroom,), name="class-retention", daemon=True).start()
     return classroom

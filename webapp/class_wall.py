@@ -13,14 +13,14 @@ from typing import Callable
 
 import numpy as np
 
-from classroom.classes import Classroom, Wall
+from classroom.classes import CLASS_DATASET, Classroom, Wall
 from classroom.store import StoredDrawing
 from explainers import PREDICTED
 from plots import live_views_html
+from webapp.class_data import ClassReadings
+from webapp.class_show import source_of, source_words
 from webapp.grad_cam_view import explain_image
 from webapp.served import DEFAULT_METHOD, ServedExplainers
-
-CLASS_DATASET = "mnist"  # students draw digits
 
 
 def digit_reader(served_explainers: ServedExplainers) -> Callable[[np.ndarray], int]:
@@ -52,17 +52,24 @@ def asked_field(asked: object, name: str) -> object:
     return asked.get(name) if isinstance(asked, dict) else None
 
 
-def wall_update(classroom: Classroom, served_explainers: ServedExplainers, asked: object) -> dict:
+def wall_update(classroom: Classroom, served_explainers: ServedExplainers, readings: ClassReadings,
+                asked: object) -> dict:
     """What a wall page asking with ``{"code", "token", "have"}`` lacks: the wall, its counts, and the pixels
-    of the drawings numbered above ``have`` (the highest number whose pixels the page holds)."""
+    of the drawings numbered above ``have`` (the highest number whose pixels the page holds); the served
+    model's readings per digit beside MNIST's; what the class is shown."""
     code, token = asked_field(asked, "code"), asked_field(asked, "token")
     wall = classroom.wall(code, token)
     pixels = classroom.images(code, token, after=asked_field(asked, "have") or 0)
+    shown = classroom.shown(wall.code)
     return {
         **wall_answer(wall), "code": wall.code, "version": wall.version, "expires_at": wall.expires_at,
         "drawings": [[d.number, d.meant, d.predicted] for d in wall.drawings],
         "pixels": {str(number): grey_levels(image) for number, image in pixels.items()},
         "model_accuracy": model_accuracy(served_explainers),
+        "per_digit": readings.per_digit(wall.code, wall.drawings, lambda after: classroom.images(code, token, after)),
+        "shown": None if shown is None else {"source": source_words(source_of(shown)), "target": shown.target,
+                                             "method": shown.method,
+                                             "number": shown.source_number if shown.source == "drawing" else None},
     }
 
 

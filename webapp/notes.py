@@ -217,3 +217,42 @@ CLASS_WALL = """\
 Drawings are anonymous (no names, no addresses); a student can withdraw their own; **Hide** takes a drawing
 off the wall and out of the class's data. A class is erased when it ends, or after its retention period.
 """
+
+CLASS_SHOW = """\
+Pick an image and press **Show everyone**: every student's page switches to it within a second or two, with the
+target class and the method you chose, and their own network draws its views (the server sends the image's 784
+numbers, not pictures). A student can step back to their own drawing, and rejoin with one click; the next image
+you show brings everyone back. *Stop showing* gives everyone their own drawing again.
+
+**Try:** show a red drawing from the wall with Grad-CAM, then the same one with HiResCAM. Ask: *which heatmap
+would you believe, and why?* Then show the image Activation Maximization synthesizes for that digit: is that what
+the model looks for?
+"""
+
+CLASS_DATA = """\
+Every drawing on the wall (hidden ones left out), labelled with the digit its student **meant**, in MNIST's own
+format: `class-images-idx3-ubyte.gz` and `class-labels-idx1-ubyte.gz` open with any MNIST reader, and in this
+app's notebook (`cnn.idx.read_idx`). The table under the wall reads them with the model served now, digit by
+digit, beside its accuracy on MNIST's test digits of the same digit.
+
+### Discuss: domain shift
+The model never saw a digit drawn with a mouse or a finger: MNIST's were written with pens on paper forms, then
+scanned, centred and scaled. When the class's accuracy on a digit falls far below MNIST's, the *data* has moved,
+not the digit. Which of your digits look least like MNIST's? What would you add to the training set?
+"""
+
+CLASS_LEARNING = """\
+Teach the model your class's handwriting: it starts from the served model's weights and trains on the class's
+digits ({recipe}), in the background at the lowest priority, so that no student waits. The result is kept, not
+served: compare, then choose whether everyone gets it (*Reload the saved model* undoes it).
+
+### What the comparison teaches
+- **Held-out data.** The drawings held out (the same share of every digit) are never trained on. A model can
+  learn its training digits by heart; only digits it never saw say whether it learned *handwriting*.
+- **Forgetting.** The model is also measured on MNIST's 10,000 test digits. Learning the class's style can cost
+  it some of what it knew (*catastrophic forgetting*, mild here): mixing MNIST's own digits into the training,
+  when the server has them, keeps more of it. Is a model better if it reads your class and forgets the paper?
+- **The drawings that changed.** Which ones does it now read right? Any that it now gets wrong?
+- **A fair test.** Once you serve it, the wall's table reads every drawing with it, the ones it learned from
+  too: those it may know by heart. Which number would you report, the table's or the held-out one?
+"""

@@ -98,18 +98,19 @@ def progress_html(update: TrainingUpdate) -> str:
             f"style='width:100%;height:1.4em'></progress><p>{update.status}</p>")
 
 
-def _history(progress: list[TrainingProgress]) -> dict[str, list[float]]:
+def history_of(progress: list[TrainingProgress]) -> dict[str, list[float]]:
     epochs = [p for p in progress if p.val_accuracy is not None]
     return {"loss": [p.loss for p in epochs], "accuracy": [p.accuracy for p in epochs],
             "val_accuracy": [p.val_accuracy for p in epochs]}
 
 
-def _status(latest: TrainingProgress | None) -> str:
+def _status(latest: TrainingProgress | None, validation: str, loading: str) -> str:
+    """The line under the progress bar; ``validation`` names the accuracy on the images the training never sees."""
     if latest is None:
-        return "Loading the training data and building the model…"
+        return loading
     text = f"Epoch {latest.epoch}/{latest.epochs}, batch {latest.step}/{latest.steps}: loss {latest.loss:.3f}, " \
            f"accuracy {latest.accuracy:.1%}"
-    return text + (f", test accuracy {latest.val_accuracy:.1%}" if latest.val_accuracy is not None else "")
+    return text + (f", {validation} {latest.val_accuracy:.1%}" if latest.val_accuracy is not None else "")
 
 
 def served_confusion(explainer_set: ExplainerSet) -> np.ndarray:
@@ -129,21 +130,28 @@ def _final(job: TrainingJob, served_explainers: ServedExplainers) -> TrainingUpd
     return TrainingUpdate(1.0, f"✅ Done in {job.result.seconds:.0f} s: test accuracy "
                                f"<b>{job.served.card.test_accuracy:.2%}</b>. Every student is now served this model."
                                + saved,
-                          figure_to_image(training_curves_figure(_history(job.progress), job.progress)),
+                          figure_to_image(training_curves_figure(history_of(job.progress), job.progress)),
                           served_confusion(served_explainers(job.dataset)))  # the same test predictions the tabs use
 
 
-def follow(job: TrainingJob, served_explainers: ServedExplainers) -> Iterator[TrainingUpdate]:
-    """Updates for the page until the job ends; curves are drawn only when an epoch ends (a figure costs
-    the students' requests a few hundred milliseconds of the server)."""
+def progress_updates(job, validation: str = "test accuracy",
+                     loading: str = "Loading the training data and building the model…") -> Iterator[TrainingUpdate]:
+    """Updates for the page while ``job`` (a TrainingJob, or any job with its ``progress`` list and ``done``
+    event) runs; curves are drawn only when an epoch ends (a figure costs the students' requests a few hundred
+    milliseconds of the server)."""
     drawn_epochs = 0
     while not job.done.wait(POLL_SECONDS):
         progress = list(job.progress)
         latest = progress[-1] if progress else None
-        history = _history(progress)
+        history = history_of(progress)
         curves = None
         if len(history["loss"]) != drawn_epochs:
             drawn_epochs = len(history["loss"])
             curves = figure_to_image(training_curves_figure(history, progress))
-        yield TrainingUpdate(latest.fraction if latest else 0.0, _status(latest), curves)
+        yield TrainingUpdate(latest.fraction if latest else 0.0, _status(latest, validation, loading), curves)
+
+
+def follow(job: TrainingJob, served_explainers: ServedExplainers) -> Iterator[TrainingUpdate]:
+    """Updates for the page until the job ends, then its outcome."""
+    yield from progress_updates(job)
     yield _final(job, served_explainers)

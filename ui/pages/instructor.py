@@ -1,4 +1,5 @@
-"""The instructor's page, ``/instructor``: open a class, project its wall, and explain any drawing on it.
+"""The instructor's page, ``/instructor``: open a class, project its wall, explain any drawing on it, show everyone
+an image (ui/pages/class_show.py), download the class's digits and learn from them (ui/pages/class_learning.py).
 
 The wall itself is drawn by the page (webapp/static/class_wall.js): it follows the class's news stream and
 asks for what it lacks through the events below, sending the class's token in each event's body, never in
@@ -18,23 +19,26 @@ from plots import live_views_html
 from ui.class_api import CLASS, KEY_CHECK, ClassApi
 from ui.friendly import friendly
 from ui.live_network import module_on_load
+from ui.pages.class_learning import data_set_panel, learning_panel
+from ui.pages.class_show import show_panel
+from ui.pages.wall_asks import ASKED, ASKED_AND, PRIVATE
 from ui.queues import HEAVY
 from ui.tabs import FIGURE_BUTTONS
 from webapp import notes
+from webapp.class_data import ClassReadings
+from webapp.class_learning import ClassTutor
 from webapp.class_wall import CLASS_DATASET, asked_field, drawing_explained, inspected, wall_update
 from webapp.compare_view import REMOVALS, compare_methods
 from webapp.grad_cam_view import deeper_views
+from webapp.policy import ServerPolicy
 from webapp.served import DEFAULT_METHOD, LIVE_METHODS, ServedExplainers
 
 WALL_HTML = '<div class="cw-wall"></div>'
 # The page's events, named in quotes so that Gradio offers them as the wall's events.
 MOUNT = ("page.mountWall(element, props.settings, {refresh: () => trigger('refresh'), "
-         "inspect: () => trigger('inspect'), end: () => trigger('end_class')})")
-ASKED = "() => [window.cnnClassWall.asked()]"
-ASKED_AND = "(_, chosen) => [window.cnnClassWall.asked(), chosen]"  # the wall's question and a choice on the page
+         "inspect: () => trigger('inspect'), end: () => trigger('end_class'), stop: () => trigger('stop_showing')})")
 KEY_FROM_PAGE = "(typed) => [typed || window.cnnClassWall.keyFromLink()]"  # typed, or from the printed link
 WALL = dict(concurrency_id="class-wall", concurrency_limit=2, show_progress="hidden")  # a few ms each
-PRIVATE = dict(api_visibility="private")  # the page's own events (still callable by index: checked all the same)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Inspector:
     views: gr.HTML
     probabilities: gr.Label
     method: gr.Radio
+    show: gr.Button
     hide: gr.Button
     class_grid: gr.Image
     variants: gr.Image
@@ -54,7 +59,7 @@ class Inspector:
     curves: gr.Image
 
 
-def instructor_page(app: gr.Blocks, api: ClassApi, served_explainers: ServedExplainers) -> None:
+def instructor_page(app: gr.Blocks, api: ClassApi, served_explainers: ServedExplainers, policy: ServerPolicy) -> None:
     enabled = api.classroom.enabled
     with app.route("Instructor", "/instructor", show_in_navbar=False):
         gr.Navbar(main_page_name=False)  # a projected page: nothing but the class (no navbar links)
@@ -72,15 +77,19 @@ def instructor_page(app: gr.Blocks, api: ClassApi, served_explainers: ServedExpl
                                js_on_load=module_on_load("class_wall.js", MOUNT), settings={"enabled": enabled})
             with gr.Column(scale=2, min_width=360, elem_id="class-inspector"):
                 inspector = _inspector()
-        gr.Markdown(notes.CLASS_WALL)
         asked = gr.JSON(visible=False)  # what the page asks: {"code", "token", "have", "number"}
         answer = gr.JSON(visible=False)  # the server's answer to an action, handed to the page's module
         update = gr.JSON(visible=False)  # what the wall lacked, handed to the page's module
+        with gr.Column(elem_id="class-tools"):  # once a class is open
+            show_panel(wall, api, served_explainers, asked, inspector.show, inspector.method)
+            data_set_panel(api, asked)
+            learning_panel(api, ClassTutor(api.classroom, served_explainers.manager, policy), policy, asked)
+        gr.Markdown(notes.CLASS_WALL)
         api.register()
         answered = _answered_by(answer)
         answered(open_button.click(api.class_open, key, answer, js=KEY_FROM_PAGE, **PRIVATE, **KEY_CHECK),
                  "(opened) => window.cnnClassWall.opened(opened)")
-        _wire_wall(wall, asked, answer, update, api, served_explainers, answered)
+        _wire_wall(wall, asked, answer, update, api, ClassReadings(served_explainers), served_explainers, answered)
         _wire_inspector(wall, inspector, asked, answer, api, served_explainers, answered)
 
 
@@ -90,7 +99,9 @@ def _inspector() -> Inspector:
     probabilities = gr.Label(label="Class probabilities", num_top_classes=3, elem_id="class-probabilities")
     with gr.Row():
         method = gr.Radio(LIVE_METHODS, value=DEFAULT_METHOD, label="Heatmap method")
-        hide = gr.Button("🙈 Hide this drawing", elem_id="class-hide")
+        with gr.Column(min_width=160):
+            show = gr.Button("📽️ Show everyone this drawing", variant="primary", elem_id="class-show-inspected")
+            hide = gr.Button("🙈 Hide this drawing", elem_id="class-hide")
     with gr.Accordion("All ten classes, counterfactual and guided backprop", open=True):
         class_grid = gr.Image(elem_id="class-grid", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
         variants = gr.Image(elem_id="class-variants", show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
@@ -101,8 +112,8 @@ def _inspector() -> Inspector:
         maps = gr.HTML(elem_id="class-compare-maps")
         scores = gr.Dataframe(headers=["method", "deletion AUC ↓", "insertion AUC ↑"], interactive=False)
         curves = gr.Image(show_label=False, interactive=False, buttons=FIGURE_BUTTONS)
-    return Inspector(line, views, probabilities, method, hide, class_grid, variants, removal, compare, maps, scores,
-                     curves)
+    return Inspector(line, views, probabilities, method, show, hide, class_grid, variants, removal, compare, maps,
+                     scores, curves)
 
 
 def _answered_by(answer: gr.JSON):
@@ -116,10 +127,10 @@ def _answered_by(answer: gr.JSON):
 
 
 def _wire_wall(wall: gr.HTML, asked: gr.JSON, answer: gr.JSON, update: gr.JSON, api: ClassApi,
-               served_explainers: ServedExplainers, answered) -> None:
+               readings: ClassReadings, served_explainers: ServedExplainers, answered) -> None:
     @friendly
     def on_refresh(page_asks: dict) -> dict:
-        return wall_update(api.classroom, served_explainers, page_asks)
+        return wall_update(api.classroom, served_explainers, readings, page_asks)
 
     @friendly
     def on_end(page_asks: dict) -> dict:

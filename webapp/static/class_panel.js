@@ -5,7 +5,9 @@
 // Gradio mounts it (ui/class_panel.py) and runs the class API's send and withdraw when this module
 // triggers them, with the values asked() gives; the server checks every one of them again. Nothing typed
 // is ever shown: the code in the link is shown only if it has a class code's shape, the rest are digits.
+// The page also follows what the instructor shows everyone (class_follow.js).
 
+import { followClass } from "./class_follow.js";
 import { packColours, Picture } from "./pictures.js";
 
 const GREY = packColours(Array.from({ length: 256 }, (_, v) => [v, v, v]));
@@ -158,5 +160,6 @@ export function mountPanel(host, settings, events) {
         + "ask your instructor for the link."]));
   } else {
     build(root);
+    followClass(code);
   }
 }

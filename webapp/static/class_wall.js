@@ -2,7 +2,9 @@
 // thumbnail, grouped by the digit the student meant and framed by whether the model read it right, with
 // the counts, the class's accuracy beside the model's on MNIST's test set, and the confusion matrix.
 // It follows the class by itself: the server pushes the news that the wall changed (webapp/class_events.py)
-// and the page then asks, with the class's token, for what it lacks (ui/pages/instructor.py's events).
+// and the page then asks, with the class's token, for what it lacks (ui/pages/instructor.py's events). It also
+// says what the class is shown (the instructor's "Show everyone"), with a button to stop, and reads the class's
+// digits with the model served now, digit by digit, beside its accuracy on MNIST's test digits.
 //
 // Neither the instructor key nor a token ever appears in a URL the server sees: the printed link holds
 // the key in its fragment (#key=...), an instructor link the class and its token (#class=...&token=...).
@@ -127,6 +129,33 @@ function show(update) {
   }
   state.version = update.version;
   counts(update);
+  showing(update.shown);
+  perDigit(update.per_digit);
+}
+
+/** What the class is shown now (null: nothing), and its drawing marked on the wall. */
+function showing(shown) {
+  const { showing: line } = state.parts;
+  line.hidden = !shown;
+  state.parts.root.querySelector(".cw-shown")?.classList.remove("cw-shown");
+  if (!shown) return;
+  const target = shown.target < 0 ? "the predicted class" : `class ${shown.target}`;
+  const stop = element("button", { type: "button", class: "cw-tool" }, ["⏹️ Stop showing"]);
+  stop.addEventListener("click", () => state.events.stop());
+  line.replaceChildren(element("span", {}, [element("b", {}, ["📽️ Everyone sees "]),
+    `${shown.source}: the heatmap of ${target} by ${shown.method}. `]), stop);
+  if (shown.number !== null) state.shown.get(shown.number)?.thumb.classList.add("cw-shown");
+}
+
+/** Per digit: the drawings, how many the served model reads right now, and its accuracy on MNIST's test digits. */
+function perDigit({ drawings, read_right: right, mnist }) {
+  state.parts.perDigit.forEach((cells, digit) => {
+    cells[0].textContent = String(drawings[digit]);
+    cells[1].textContent = drawings[digit] ? `${right[digit]} · ${percent(right[digit] / drawings[digit])}` : "–";
+    cells[2].textContent = percent(mnist[digit]);
+    const gap = drawings[digit] ? mnist[digit] - right[digit] / drawings[digit] : 0;
+    cells[1].classList.toggle("cw-shifted", gap > 0.1); // far below MNIST's: the data has moved
+  });
 }
 
 function counts(update) {
@@ -224,6 +253,13 @@ function build() {
     return element("tr", {}, [element("th", { scope: "row" }, [String(meant)]), ...confusion[meant]]);
   });
   const summary = element("p", { class: "cw-summary", "aria-live": "polite" }, ["Waiting for the first drawing…"]);
+  const showingLine = element("p", { class: "cw-showing", hidden: "" });
+  const perDigitCells = Array.from({ length: DIGITS }, () => Array.from({ length: 3 }, () => element("td")));
+  const perDigitTable = element("table", { class: "cw-per-digit" }, [
+    element("thead", {}, [element("tr", {}, ["digit meant", "drawings", "read right by the served model",
+      "its accuracy on MNIST's test digits"].map((text) => element("th", { scope: "col" }, [text])))]),
+    element("tbody", {}, perDigitCells.map((cells, digit) =>
+      element("tr", {}, [element("th", { scope: "row" }, [String(digit)]), ...cells])))]);
   state.root.replaceChildren(
     element("div", { class: "cw-head" }, [
       element("div", { class: "cw-join" }, [
@@ -231,7 +267,7 @@ function build() {
           element("b", { class: "cw-code" }, [code])]),
         element("p", {}, [element("span", { class: "cw-caption" }, ["Students open"]),
           element("b", { class: "cw-link" }, [studentLink(code)])])]),
-      summary,
+      summary, showingLine,
       element("div", { class: "cw-tools" }, [
         element("label", { class: "cw-tool" }, [wrongOnly, " Only the ones it got wrong"]),
         copyButton("📋 Copy the students' link", () => studentLink(code)),
@@ -240,8 +276,12 @@ function build() {
     wall,
     element("details", { class: "cw-matrix", open: "" }, [
       element("summary", {}, ["Confusion matrix: the digit meant (rows) against the digit the model read (columns)"]),
-      element("table", { class: "cw-confusion" }, [element("thead", {}, [head]), element("tbody", {}, rows)])]));
-  state.parts = { root: state.root, wall, groups, summary, confusion };
+      element("table", { class: "cw-confusion" }, [element("thead", {}, [head]), element("tbody", {}, rows)])]),
+    element("details", { class: "cw-matrix", open: "" }, [
+      element("summary", {}, ["The class's digits read by the model served now, beside MNIST's test digits"]),
+      perDigitTable]));
+  state.parts = { root: state.root, wall, groups, summary, confusion, showing: showingLine,
+    perDigit: perDigitCells };
 }
 
 // -- Gradio's side ------------------------------------------------------------------------------------

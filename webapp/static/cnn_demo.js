@@ -5,6 +5,10 @@
 // Gradio mounts the two components (ui/live_network.py): the pad calls mountPad, the panel mountViews.
 // Gradio's own events reach this module through window.cnnDemoPage (the dataset, the method, the
 // target, which source tab is open); until it has loaded, they wait in a plain array.
+//
+// In a class (class_follow.js), the instructor may show everyone an image: the views then explain it, with
+// the target class and the method the instructor chose, by the class's model (MNIST), until the student
+// steps back to their own drawing (a click, or drawing again); the next image shown brings them back.
 
 import { arithmetic } from "./arithmetic.js";
 import { DrawingPad } from "./drawing_pad.js";
@@ -29,22 +33,27 @@ const FRAME_MEASURE = "cnn-demo frame";
 
 const state = {
   settings: null, dataset: null, method: null, target: null, drawing: true,
-  network: null, networks: new Map(), served: {}, loading: null,
+  network: null, networks: new Map(), served: {}, loading: null, viewed: null, // viewed: the views' network
   pad: null, views: null, summary: null, drawWhat: null, strokes: [], size: 0, image: null,
+  shown: null, following: false, onScreen: null, // what the instructor shows; whether the views show it
 };
 let firstLoad;
 const firstLoaded = new Promise((resolve) => { firstLoad = resolve; });
 
 // -- the model -------------------------------------------------------------------------------------
-async function load(dataset, notice = "") {
+async function networkOf(dataset) {
   let network = state.networks.get(dataset);
   if (!network) {
     network = await fetchNetwork(dataset);
     state.networks.set(dataset, network);
   }
+  return network;
+}
+
+async function load(dataset, notice = "") {
+  const network = await networkOf(dataset);
   if (state.dataset !== dataset) return; // the student switched again meanwhile
   state.network = network;
-  state.views?.useNetwork(network, spatialLayers(network));
   state.views?.announce(notice);
   if (notice) document.querySelector(CARD_REFRESH)?.click(); // the header's card, of the new model
   render();
@@ -72,8 +81,17 @@ function onModels(served) {
     state.networks.delete(dataset);
     if (dataset === state.dataset) {
       setTimeout(() => useDataset(dataset, NEW_MODEL), Math.random() * SWAP_SPREAD_MS);
+    } else if (dataset === state.shown?.dataset) {
+      setTimeout(render, Math.random() * SWAP_SPREAD_MS); // the shown image, by the class's new model
     }
   }
+}
+
+/** The views' rows follow the network they show (the class's own while the instructor's image is shown). */
+function view(network) {
+  if (state.viewed === network) return;
+  state.viewed = network;
+  state.views.useNetwork(network, spatialLayers(network));
 }
 
 // -- one frame --------------------------------------------------------------------------------------
@@ -84,8 +102,8 @@ const asModelInput = (image) => new Float64Array(Float32Array.from(image));
 const hasInk = (image) => image !== null && image.some((value) => value > 0);
 
 // What follows "Prediction: X (p% sure).", in the server's words (webapp/grad_cam_view._describe).
-function reason(network, result, fallbackUsed) {
-  const [method, fallback] = [state.method, state.settings.fallback_method];
+function reason(network, result, method, fallbackUsed) {
+  const fallback = state.settings.fallback_method;
   const target = `<b>${escapeHtml(network.classNames[result.target])}</b>`;
   if (fallbackUsed) {
     const why = method === "Grad-CAM"
@@ -100,19 +118,21 @@ function reason(network, result, fallbackUsed) {
 const drawWhat = () => state.settings.draw_what[state.dataset] ?? "one picture";
 
 // As the server's explain_image: an empty map of one method is replaced by HiResCAM's, saying so.
-function showExplanation(image) {
-  const network = state.network;
+function showExplanation(network, image, target, method) {
+  view(network);
   const input = asModelInput(image);
-  const result = explainImage(network, input, state.target, state.method);
+  const result = explainImage(network, input, target, method);
   const fallback = state.settings.fallback_method;
-  const fallbackUsed = !result.cam.hasEvidence && state.method !== fallback;
+  const fallbackUsed = !result.cam.hasEvidence && method !== fallback;
   const shown = fallbackUsed ? result.mapOf(fallback) : result.cam;
   const name = network.classNames[result.predicted];
   const sure = result.probabilities[result.predicted] * 100;
   state.views.show(input, result, shown.heatmap, featureMaps(network, result.pass));
-  state.views.useMethod(fallbackUsed ? `${fallback}, as ${state.method} finds no evidence` : state.method);
-  state.views.sayPrediction(name, sure.toFixed(1), reason(network, result, fallbackUsed));
-  summarize(`${name} · ${sure.toFixed(0)}%`);
+  state.views.useMethod(fallbackUsed ? `${fallback}, as ${method} finds no evidence` : method);
+  state.views.sayPrediction(name, sure.toFixed(1), reason(network, result, method, fallbackUsed));
+  state.onScreen = { image: input, target: result.target, method: fallbackUsed ? fallback : method,
+    predicted: result.predicted, probabilities: result.probabilities, heatmap: shown.heatmap };
+  return name;
 }
 
 // Beside the canvas, the prediction in a word: on a phone the live panel is a scroll away.
@@ -121,21 +141,75 @@ function summarize(text) {
 }
 
 function render() {
+  if (state.following && state.shown && state.views) {
+    renderShown();
+    return;
+  }
   if (!state.network || !state.views) return;
   performance.mark(FRAME_MEASURE);
+  view(state.network);
   state.image = state.strokes.length ? strokesToImage(state.strokes, state.size, state.size, state.settings.geometry)
     : null;
+  state.onScreen = null;
   if (!hasInk(state.image)) {
     state.views.empty(state.image ? TOO_SMALL : empty(drawWhat()));
     state.views.useMethod(state.method);
     summarize("");
   } else {
-    showExplanation(state.image);
+    const name = showExplanation(state.network, state.image, state.target, state.method);
+    summarize(`${name} · ${(state.onScreen.probabilities[state.onScreen.predicted] * 100).toFixed(0)}%`);
   }
   performance.measure(FRAME_MEASURE, FRAME_MEASURE);
   // Only the latest: a long session must not fill the page's memory with timings (observers still see each).
   performance.clearMarks(FRAME_MEASURE);
   performance.clearMeasures(FRAME_MEASURE);
+}
+
+// -- what the instructor shows everyone ---------------------------------------------------------------
+// The instructor's image, by the class's model; the student's own drawing waits on the canvas.
+function renderShown() {
+  const shown = state.shown;
+  const network = state.networks.get(shown.dataset);
+  if (!network) {
+    networkOf(shown.dataset).then(render, (error) => state.views.empty(
+      `⚠️ The class's model cannot run in this page: ${escapeHtml(error.message)}`));
+    return;
+  }
+  showExplanation(network, shown.image, shown.target, shown.method);
+  summarize("📽️ the instructor's image");
+  shown.at ??= Date.now(); // when this page first showed it (the benchmark's delay)
+}
+
+function followBar() {
+  const shown = state.shown;
+  state.views?.follow(shown && {
+    following: state.following, source: shown.source, method: shown.method,
+    target: shown.target === null ? "the predicted class" : `class ${shown.target}`,
+    stepAway, rejoin,
+  });
+  document.documentElement.classList.toggle("cnn-following", Boolean(shown && state.following));
+}
+
+function stepAway() {
+  if (!state.following) return;
+  state.following = false;
+  followBar();
+  render();
+}
+
+function rejoin() {
+  state.following = Boolean(state.shown);
+  followBar();
+  render();
+}
+
+/** What the instructor shows now ({image, target (-1: predicted), method, source, dataset, shown}) or null;
+ * ``fresh``: newly shown, so the page follows it again even if the student had stepped away. */
+export function showInstructors(shown, fresh) {
+  state.shown = shown && { ...shown, image: Array.from(shown.image), target: shown.target < 0 ? null : shown.target };
+  if (fresh || !shown) state.following = Boolean(shown);
+  followBar();
+  render();
 }
 
 // -- Gradio's events ----------------------------------------------------------------------------------
@@ -186,15 +260,17 @@ export function mountPad(root, settings) {
     [state.strokes, state.size] = [strokes, size];
     render();
   });
-  root.querySelector(".cnn-undo").addEventListener("click", () => state.pad.undo());
-  root.querySelector(".cnn-clear").addEventListener("click", () => state.pad.clear());
+  // Drawing (or undoing, clearing) while the instructor's image is shown: back to one's own drawing.
+  canvas.addEventListener("pointerdown", stepAway);
+  root.querySelector(".cnn-undo").addEventListener("click", () => { stepAway(); state.pad.undo(); });
+  root.querySelector(".cnn-clear").addEventListener("click", () => { stepAway(); state.pad.clear(); });
 }
 
 export function mountViews(root, settings) {
   start(settings);
   state.views = new LiveViews(root, settings);
   state.views.useMethod(state.method);
-  if (state.network) state.views.useNetwork(state.network, spatialLayers(state.network));
+  followBar();
   render();
 }
 
@@ -234,6 +310,24 @@ window.cnnDemo = {
     if (!state.network) throw new Error("no weights yet: await window.cnnDemo.ready first");
     const image = checkedImage(image28);
     return arithmetic(state.network, forward(state.network, image), image, layer, channel, row, col);
+  },
+
+  /** What the instructor shows the class now: {image (784 numbers), target (-1: the predicted class), method,
+   * source (in words), shown (its version), at (when this page first showed it)}; null when nothing is shown. */
+  get shown() {
+    const shown = state.shown;
+    return shown && { image: [...shown.image], target: shown.target ?? -1, method: shown.method, source: shown.source,
+      shown: shown.shown, at: shown.at ?? null };
+  },
+
+  /** What the views show now, if it is an image explained by the page's network: {source ("instructor" or
+   * "drawing"), image, target, method (the one drawn: HiResCAM where the chosen one finds no evidence), predicted,
+   * probabilities, heatmap}; null when the views are empty. */
+  get onScreen() {
+    const seen = state.onScreen;
+    return seen && { source: state.following && state.shown ? "instructor" : "drawing", image: Array.from(seen.image),
+      target: seen.target, method: seen.method, predicted: seen.predicted, probabilities: seen.probabilities,
+      heatmap: Array.from(seen.heatmap) };
   },
 
   /** strokes [[[x, y], ...], ...] in pixels of a width x height canvas -> 784 numbers in [0, 1]. */

@@ -19,6 +19,8 @@ export class LiveViews {
     this.featureColours = packColours(settings.feature_lut);
     this.heatmapColours = packColours(settings.heatmap_lut);
     this.notice = element("p", { class: "cnn-notice", hidden: "", "aria-live": "polite" }); // a new model, say
+    // What the instructor shows everyone, and the way to one's own drawing and back (follow()).
+    this.followed = element("div", { class: "cnn-follow", hidden: "", role: "status" });
     // The status changes at every frame of a stroke: a screen reader hears the prediction from a polite live
     // region instead, once the pen has rested (SPEAK_AFTER_MS).
     this.status = element("p", { id: "live-status", class: "cnn-status" });
@@ -39,7 +41,7 @@ export class LiveViews {
     this.method = element("span", { class: "cnn-method" });
     views.querySelector("#live-heatmap figcaption").append("(", this.method, "): weak ", legend, " strong evidence");
     // Its data-* attributes say what it shows (dataset, model, predicted class), for tests and tools.
-    this.root = element("div", { class: "cnn-live" }, [this.notice, this.status, this.spoken, views,
+    this.root = element("div", { class: "cnn-live" }, [this.followed, this.notice, this.status, this.spoken, views,
       this.probabilities, this.layers]);
     root.replaceChildren(this.root);
     this.arithmetic = new ArithmeticView(this.root, this.grey);
@@ -116,6 +118,22 @@ export class LiveViews {
       this.reason = reasonHtml;
       reason.innerHTML = reasonHtml;
     }
+  }
+
+  /** The bar that says what the instructor shows (null: nothing): {following, source, target, method} in
+   * words, and a button to step back to one's own drawing (stepAway) or to rejoin the instructor (rejoin). */
+  follow(shown) {
+    this.followed.hidden = !shown;
+    if (!shown) return;
+    const [label, act] = shown.following ? ["✏️ Back to my drawing", shown.stepAway]
+      : ["📽️ Rejoin the instructor's view", shown.rejoin];
+    const button = element("button", { type: "button", class: "cnn-follow-button" }, [label]);
+    button.addEventListener("click", act);
+    const what = shown.following
+      ? [element("b", {}, ["📽️ The instructor shows everyone "]), shown.source, ": the heatmap of ",
+        element("b", {}, [shown.target]), " by ", element("b", {}, [shown.method]), "."]
+      : ["📽️ The instructor is showing ", shown.source, ". You are looking at your own drawing."];
+    this.followed.replaceChildren(element("p", {}, what), button);
   }
 
   announce(html) {
