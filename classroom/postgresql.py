@@ -32,6 +32,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from classroom.store import BUSY_SECONDS, Transaction
@@ -39,7 +40,8 @@ from classroom.store import BUSY_SECONDS, Transaction
 CONNECTIONS = 10
 # Two replicas starting together migrate the schema one after the other (pg_advisory_xact_lock's key).
 SCHEMA_LOCK = zlib.crc32(b"cnn-demo class store schema")
-TABLES = ("store_meta", "classes", "drawings")
+# The store's tables: every table of the schema it connects to (a later schema's new tables included).
+TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
 NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # :name, not a ::cast
 
 
@@ -109,9 +111,10 @@ class PostgreSQLEngine:
     def erase_freed(self) -> None:
         """Write the tables anew without the deleted rows, and delete the old files that still held them."""
         with self.pool.connection() as connection:
+            tables = [sql.Identifier(name) for (name,) in connection.execute(TABLES).fetchall()]
             connection.execute(f"SET lock_timeout = '{BUSY_SECONDS:.0f}s'")  # no queue of sends behind a long wait
             try:
-                connection.execute(f"VACUUM FULL {', '.join(TABLES)}")
+                connection.execute(sql.SQL("VACUUM FULL {}").format(sql.SQL(", ").join(tables)))
             finally:
                 connection.execute("RESET lock_timeout")
 
@@ -121,12 +124,13 @@ class PostgreSQLEngine:
         with self.transaction(write=False) as tx:
             if tx.row("SELECT extname FROM pg_extension WHERE extname = 'amcheck'") is None:
                 return "not checked: PostgreSQL's amcheck extension is not installed in this database"
+            tables = [name for (name,) in tx.rows(TABLES)]
             found = tx.rows("SELECT c.relname || ': ' || v.msg FROM pg_class c, verify_heapam(c.oid) v"
                             " WHERE c.relname = ANY(:tables) AND c.relnamespace = CAST(current_schema() AS regnamespace)",
-                            tables=list(TABLES))
+                            tables=tables)
             indexes = tx.rows("SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
                               " WHERE c.relname = ANY(:tables) AND c.relnamespace = CAST(current_schema() AS regnamespace)",
-                              tables=list(TABLES))
+                              tables=tables)
             for (index,) in indexes:  # raises on a damaged index, or one that misses a row of its table
                 tx.rows("SELECT bt_index_check(CAST(:index AS oid), true)", index=index)
         return "; ".join(row[0] for row in found) or "ok"
