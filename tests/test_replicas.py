@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import httpx
+import numpy as np
 import pytest
 
 from harness.classroom import KEY, event_index, page_digits, run_event, send_once
@@ -35,7 +36,8 @@ def replicas(tmp_path_factory, offline_data_dir) -> Deployment:
 
 @pytest.fixture(scope="module")
 def events(replicas) -> dict[str, int]:
-    return {name: event_index(replicas.url, name) for name in ("class_open", "class_send", "class_wall", "train")}
+    return {name: event_index(replicas.url, name)
+            for name in ("class_open", "class_send", "class_wall", "class_show", "train")}
 
 
 @dataclass
@@ -113,7 +115,7 @@ async def a_class(pages: list[Page], events: dict[str, int]) -> dict:
     return (await pages[0].run(events["class_open"], [KEY]))[0]
 
 
-def test_students_on_both_replicas_fill_one_wall_and_its_news_reaches_both(replicas, events):
+def test_students_on_both_replicas_fill_one_wall_and_what_is_shown_reaches_both(replicas, events):
     async def scenario() -> None:
         pages, streams = await open_pages(replicas.url, 8), []
         try:
@@ -124,8 +126,12 @@ def test_students_on_both_replicas_fill_one_wall_and_its_news_reaches_both(repli
             first, second = grouped["replica1"][0], grouped["replica2"][0]
             news = {page.replica: Stream(page, f"/cnn-demo/class/{code}/events") for page in (first, second)}
             streams.extend(news.values())
+            shown = {page.replica: Stream(page, f"/cnn-demo/class/{code}/shown") for page in (first, second)}
+            streams.extend(shown.values())
             for stream in news.values():
                 assert (await stream.next(10))[1] == {"version": 0}
+            for stream in shown.values():
+                assert (await stream.next(10))[1] == {"shown": 0, "image": None}
 
             digits = page_digits(3 * len(pages))
 
@@ -148,6 +154,14 @@ def test_students_on_both_replicas_fill_one_wall_and_its_news_reaches_both(repli
                 arrived, message = await news[other].next(NEWS_SECONDS + 1)
                 assert message["version"] > len(digits)
                 assert arrived - acknowledged < NEWS_SECONDS, f"the news reached {other} after {arrived - acknowledged:.2f} s"
+
+            image = digits[5][0]  # "show everyone", from the instructor's page on one replica: pages on both see it
+            assert (await pages[0].run(events["class_show"], [code, token, image, 4, "LayerCAM"]))[0] == {"shown": 1}
+            acknowledged = time.monotonic()
+            for replica, stream in shown.items():
+                arrived, message = await stream.next(NEWS_SECONDS + 1)
+                assert message["shown"] == 1 and np.array_equal(np.float32(message["image"]), np.float32(image))
+                assert arrived - acknowledged < NEWS_SECONDS, f"the image reached {replica} after {arrived - acknowledged:.2f} s"
         finally:
             await close_pages(pages, streams)
 
