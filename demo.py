@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from cnn.datasets import DATASETS
 from cnn.model_manager import ModelManager
 from cnn.model_store import ModelFileError
+from cnn.published_models import PublishedModels
 from cnn.preprocessing import MAX_UPLOAD_BYTES
 from ui.class_api import ClassApi
 from ui.explained_inputs import ExplainedBlocks
@@ -38,6 +39,7 @@ from webapp.browser_routes import browser_routes
 from webapp.class_events import class_routes
 from webapp.class_setup import instructor_link_line, open_classroom
 from webapp.filters_view import weight_pictures
+from webapp.health import health_routes
 from webapp.long_jobs import LongJobs
 from webapp.policy import ServerPolicy
 from webapp.served import ExplainerSet, ServedExplainers
@@ -102,6 +104,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                             "classes; on a Space with persistent storage, /data)")
     parser.add_argument("--class-retention-hours", type=float, default=24.0,
                         help="a class and its drawings are erased this long after it opens (default 24)")
+    # -- replicas behind a load balancer (deploy/, README "Replicas") --
+    parser.add_argument("--class-db", default=os.environ.get("CNN_DEMO_CLASS_DB"),
+                        help="keep the classes in this PostgreSQL database, shared by replicas: postgresql://user@host"
+                             "/db (default: $CNN_DEMO_CLASS_DB, else SQLite in --class-dir)")
+    parser.add_argument("--served-models", default=os.environ.get("CNN_DEMO_SERVED_MODELS"),
+                        help="a folder the replicas share: the model a training or a reload serves is published "
+                             "there, and every replica serves what is published (default: $CNN_DEMO_SERVED_MODELS)")
     return parser.parse_args(argv)
 
 
@@ -142,16 +151,25 @@ def main(argv: list[str] | None = None) -> None:
     quiet_gradio_analytics()
     use_light_sessions()
     share_cores_with_the_server()
-    manager = ModelManager(**({"models_dir": args.models_dir} if args.models_dir else {}), data_dir=args.data_dir)
+    # Replicas publish the model they swap in, and serve what the others publish (cnn/published_models.py).
+    try:
+        published = PublishedModels(args.served_models) if args.served_models else None
+    except OSError as err:
+        raise SystemExit(f"⚠️  --served-models: {err.strerror}: {err.filename}") from None
+    manager = ModelManager(**({"models_dir": args.models_dir} if args.models_dir else {}), data_dir=args.data_dir,
+                           published=published)
     policy = ServerPolicy.decide(share=args.share, allow_training=args.allow_training)
     # Long jobs (the test-set table, the robustness curve, maximizations) in idle-priority worker processes.
     served_explainers = ServedExplainers(manager, after_swap=spare_long_lived_objects_from_gc, jobs=LongJobs())
     try:
-        classroom = open_classroom(served_explainers, args.class_dir, args.instructor_key, args.class_retention_hours)
+        classroom = open_classroom(served_explainers, args.class_dir, args.instructor_key, args.class_retention_hours,
+                                   args.class_db)
     except ValueError as err:  # a key too short, a folder that cannot hold the classes: said, not a traceback
         raise SystemExit(f"⚠️  {err}") from None
     app = build_app(manager, served_explainers, policy, args.dataset, ClassApi(classroom))
     warm_up(served_explainers, args.dataset)
+    if published is not None:
+        manager.keep_following()
     # api_open=False: every event goes through the queue and its limits (Gradio would also run them
     # directly, in parallel, at /gradio_api/run/<name>). status_update_rate=1: each waiting student hears
     # their place in the queue once a second; by default Gradio tells every waiting student at every
@@ -165,8 +183,9 @@ def main(argv: list[str] | None = None) -> None:
     # No request body may be larger than one upload and its form (Gradio reads them whole, up to 1,000 files).
     body_limit = Middleware(BodySizeLimit, max_bytes=MAX_UPLOAD_BYTES + 2**20)
     not_a_file = Middleware(UploadNotAFile)  # Gradio answers 500 to an upload part without a filename
-    # Beside Gradio's routes: the page's JavaScript, the served models' weights and the news of a new one.
-    routes = browser_routes(manager, served_explainers) + class_routes(classroom)
+    # Beside Gradio's routes: the page's JavaScript, the served models' weights and the news of a new one, the
+    # classes' news, and the load balancer's health check.
+    routes = browser_routes(manager, served_explainers) + class_routes(classroom) + health_routes()
     spare_long_lived_objects_from_gc()
     allow_many_connections()  # a lecture hall's pages hold thousands of sockets (ui/web_server.py)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD_BYTES,

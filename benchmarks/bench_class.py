@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
-import json
 import random
 import sqlite3
 import statistics
@@ -38,7 +37,7 @@ from gradio_client import Client
 from classroom.store import FILE_NAME
 from harness.app_server import running_app
 from harness.browser import chromium, shoot
-from harness.classroom import KEY, class_server, event_index, integrity, page_digits
+from harness.classroom import KEY, class_server, event_index, integrity, page_digits, send_once
 from harness.memory import peak_mib
 
 
@@ -48,22 +47,6 @@ class Send:
     answered: float
     number: int | None
     error: str | None = None
-
-
-async def send_once(http: httpx.AsyncClient, url: str, index: int, session: str, data: list) -> tuple[int | None, str | None]:
-    """One event as a page sends it; (its number on the wall, None) or (None, the error)."""
-    joined = await http.post(f"{url}gradio_api/queue/join", json={
-        "data": data, "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None})
-    if joined.status_code != 200:
-        return None, f"join {joined.status_code}: {joined.text[:100]}"
-    async with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as events:
-        async for line in events.aiter_lines():
-            message = json.loads(line[5:]) if line.startswith("data:") else {}
-            if message.get("msg") == "process_completed":
-                if not message.get("success"):
-                    return None, str(message.get("output", {}).get("error"))[:100]
-                return message["output"]["data"][0]["number"], None
-    return None, "the event stream ended without an answer"
 
 
 async def student(http, url: str, index: int, code: str, digits: list, moments: list[float], start: float) -> list[Send]:

@@ -1,12 +1,12 @@
-"""The class's storage: the open classes and their drawings, in SQLite (the standard library's sqlite3, WAL).
+"""The class's storage: the open classes and their drawings, in SQLite (the standard library's sqlite3, WAL) by
+default, or in PostgreSQL for replicas (``open_store("postgresql://…")``, classroom/postgresql.py).
 
-One small module, so that another engine can stand behind the same interface later (PostgreSQL, for
-replicas): the SQL below is plain and portable (named parameters, TEXT, INTEGER, SMALLINT and DOUBLE
-PRECISION columns, UPDATE ... RETURNING, no dialect's upsert), and everything that is SQLite's own (its
-pragmas, the name of the binary type, how a transaction takes the write lock, how to find a table, erasing
-what was deleted) sits in ``SQLiteEngine``: ``transaction(write)`` yielding ``rows``/``row``, ``has_table``,
-``binary``, ``erase_freed``, ``integrity_check`` and ``close`` are all another engine needs to provide. The
-tests run against a list of engines.
+One small module, with both engines behind the same interface: the SQL below is plain and portable (named
+parameters, TEXT, INTEGER, SMALLINT and DOUBLE PRECISION columns, UPDATE ... RETURNING, no dialect's upsert),
+and everything that is an engine's own (SQLite's pragmas, the name of the binary type, how a transaction takes
+the write lock, how to find a table, erasing what was deleted) sits in its engine class: ``transaction(write)``
+yielding ``rows``/``row``, ``lock_schema``, ``has_table``, ``binary``, ``erase_freed``, ``integrity_check`` and
+``close`` (``Engine``). The tests run against both engines.
 
 - A drawing is answered only after its transaction is committed (WAL, ``synchronous=FULL``: on disk), so a
   server killed mid-class loses no drawing it acknowledged.
@@ -26,7 +26,7 @@ import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager, Iterator, Protocol
 
 import numpy as np
 
@@ -167,6 +167,24 @@ class Transaction:
         return rows[0] if rows else None
 
 
+class Engine(Protocol):
+    """What the store needs of a database engine (SQLiteEngine here, PostgreSQLEngine in classroom/postgresql.py)."""
+
+    binary: str  # the SQL type of a column of bytes
+
+    def transaction(self, write: bool) -> ContextManager[Transaction]: ...
+
+    def lock_schema(self, tx: Transaction) -> None: ...  # one migration at a time, in every process
+
+    def has_table(self, tx: Transaction, name: str) -> bool: ...
+
+    def erase_freed(self) -> None: ...
+
+    def integrity_check(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
 class SQLiteEngine:
     """What is SQLite's own: one file (and its WAL) in ``folder``, one connection per thread."""
 
@@ -216,6 +234,10 @@ class SQLiteEngine:
         connection.execute("COMMIT")
 
     @staticmethod
+    def lock_schema(tx: Transaction) -> None:
+        """Nothing more: a writing transaction holds the database's one write lock already (BEGIN IMMEDIATE)."""
+
+    @staticmethod
     def has_table(tx: Transaction, name: str) -> bool:
         return tx.row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = :name", name=name) is not None
 
@@ -240,7 +262,7 @@ class ClassStore:
     """The classes and their drawings. Times are seconds since the epoch, given by the caller (the rules'
     clock), so that expiry and the rate limit are tested without waiting."""
 
-    def __init__(self, engine: SQLiteEngine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._migrate()
 
@@ -248,8 +270,17 @@ class ClassStore:
     def in_folder(cls, folder: Path) -> "ClassStore":
         return cls(SQLiteEngine(Path(folder)))
 
+    @classmethod
+    def at(cls, location: str | Path) -> "ClassStore":
+        """The store at ``location``: a PostgreSQL URL (``postgresql://…``), else a folder for SQLite's file."""
+        from classroom import postgresql  # imports this module: here, not at the top
+
+        return cls(postgresql.PostgreSQLEngine(str(location))) if postgresql.is_url(location) \
+            else cls.in_folder(Path(location))
+
     def _migrate(self) -> None:
         with self.engine.transaction(write=True) as tx:
+            self.engine.lock_schema(tx)
             version = 0
             if self.engine.has_table(tx, "store_meta"):
                 version = tx.row("SELECT schema_version FROM store_meta WHERE id = 1")[0]

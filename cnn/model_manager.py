@@ -4,16 +4,23 @@ Every explainer and every browser session asks the ModelManager for the current
 model of a dataset. Readers get an immutable ``ServedModel``; a finished training
 swaps a new one in with one dictionary assignment, so readers never see a model
 half-way through training. Only one training runs at a time, server-wide.
+
+Replicas of the app (``published``: cnn/published_models.py) serve the same models: what one of them swaps in
+is published first, and each follows what the others publish (``follow_published``, once a second); one
+training runs at a time in the whole deployment.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import tempfile
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterator
 
 import keras
 
@@ -21,7 +28,8 @@ from cnn.architecture import Architecture, architecture_of
 from cnn.datasets import dataset_info
 from cnn.fine_tuning import RECIPE, FineTuneRequest, NewDigits
 from cnn.model_card import ModelCard
-from cnn.model_store import card_path, load_card, load_model, remove_leftovers, save_model
+from cnn.model_store import ModelFileError, card_path, load_card, load_model, remove_leftovers, save_model
+from cnn.published_models import PublishedModels, TrainingElsewhere
 from cnn.training import ProgressFn, TrainedModel, TrainingConfig, TrainingResult
 from cnn.training_worker import (FOLDER_PREFIX, TrainingRequest, remove_leftover_folders, train_in_worker,
                                  train_new_model)
@@ -42,12 +50,16 @@ class ServedModel:
     model: keras.Model
     card: ModelCard | None = None  # None: no card was saved with it (e.g. a legacy .h5 file)
     version: int = field(default_factory=lambda: next(_versions))  # new for every model swapped in
+    published: str | None = None  # its name in the replicas' publication folder, the same in each replica
 
 
 class ModelManager:
-    def __init__(self, models_dir: str | Path = DEFAULT_MODELS_DIR, data_dir: str | Path | None = None) -> None:
+    def __init__(self, models_dir: str | Path = DEFAULT_MODELS_DIR, data_dir: str | Path | None = None,
+                 published: PublishedModels | None = None) -> None:
         self.models_dir = Path(models_dir)
         self.data_dir = data_dir
+        self.published = published
+        self._unloadable: dict[str, str] = {}  # a published model that failed to load, said once
         self._served: dict[str, ServedModel] = {}
         self._variants: dict[tuple[str, str], keras.Model] = {}
         self._load_lock = threading.Lock()
@@ -97,7 +109,7 @@ class ModelManager:
         served = self._served.get(dataset)
         if served is None:
             with self._load_lock:
-                served = self._served.get(dataset) or self._load_from_disk(dataset)
+                served = self._served.get(dataset) or self._load_published(dataset) or self._load_from_disk(dataset)
         return served
 
     def served_now(self, dataset: str) -> ServedModel | None:
@@ -113,9 +125,56 @@ class ModelManager:
         path = self.model_path(dataset)
         legacy = path.with_suffix(".h5")
         chosen = path if path.is_file() or not legacy.is_file() else legacy
-        served = ServedModel(dataset, load_model(chosen), load_card(chosen))
+        return self._swap_in(ServedModel(dataset, load_model(chosen), load_card(chosen)))
+
+    def _swap_in(self, served: ServedModel) -> ServedModel:
+        """Serve ``served`` from now on; among replicas, publish it first, so that every one of them serves it."""
+        if self.published is not None and served.published is None:
+            served = replace(served, published=self.published.publish(served.dataset, served.model, served.card))
+        self._served[served.dataset] = served
+        return served
+
+    # -- replicas --------------------------------------------------------------
+    def _load_published(self, dataset: str) -> ServedModel | None:
+        """The model the deployment serves for ``dataset`` (None: none published yet, or not a replica)."""
+        name = self.published.current(dataset) if self.published is not None else None
+        if name is None:
+            return None
+        model, card = self.published.load(name)
+        served = ServedModel(dataset, model, card, published=name)
         self._served[dataset] = served
         return served
+
+    def follow_published(self) -> list[str]:
+        """Serve what another replica has published since the last call; the datasets swapped. A published
+        model that cannot be loaded is said once, and the one served stays."""
+        swapped = []
+        for dataset, served in list(self._served.items()):
+            name = self.published.current(dataset)
+            if name in (None, served.published, self._unloadable.get(dataset)):
+                continue
+            with self._load_lock:
+                if self._served[dataset].published == name:
+                    continue  # this replica published it meanwhile
+                try:
+                    self._load_published(dataset)
+                except ModelFileError as err:
+                    self._unloadable[dataset] = name
+                    print(f"⚠️  {dataset}: the model another server published cannot be served: {err}", flush=True)
+                    continue
+            swapped.append(dataset)
+        return swapped
+
+    def keep_following(self, seconds: float = 1.0) -> threading.Thread:
+        """Follow the publication folder every ``seconds``, in a thread of its own, for as long as the server runs."""
+        def follow() -> None:
+            while True:
+                time.sleep(seconds)
+                self.follow_published()
+
+        thread = threading.Thread(target=follow, name="published-models", daemon=True)
+        thread.start()
+        return thread
 
     # -- training ------------------------------------------------------------
     @property
@@ -142,19 +201,31 @@ class ModelManager:
         if not self._train_lock.acquire(blocking=False):
             raise TrainingBusyError("A model is already being trained on this server; try again when it has finished.")
         try:
-            request = TrainingRequest(dataset, config, architecture,
-                                      None if self.data_dir is None else str(self.data_dir), train_limit)
-            trained = (train_in_worker if in_worker else train_new_model)(request, on_progress, cancel)
-            if trained.model is None:
-                return trained.result, None
-            card = self._card(request, trained)
-            served = ServedModel(dataset, trained.model, card)
-            if save:
-                save_model(trained.model, self.model_path(dataset), card)
-            self._served[dataset] = served
-            return trained.result, served
+            with self._training_in_deployment():
+                request = TrainingRequest(dataset, config, architecture,
+                                          None if self.data_dir is None else str(self.data_dir), train_limit)
+                trained = (train_in_worker if in_worker else train_new_model)(request, on_progress, cancel)
+                if trained.model is None:
+                    return trained.result, None
+                card = self._card(request, trained)
+                if save:
+                    save_model(trained.model, self.model_path(dataset), card)
+                with self._load_lock:
+                    return trained.result, self._swap_in(ServedModel(dataset, trained.model, card))
         finally:
             self._train_lock.release()
+
+    @contextlib.contextmanager
+    def _training_in_deployment(self) -> Iterator[None]:
+        """Among replicas, held while this one trains: TrainingBusyError if another one is training."""
+        if self.published is None:
+            yield
+            return
+        try:
+            with self.published.training():
+                yield
+        except TrainingElsewhere as elsewhere:
+            raise TrainingBusyError(str(elsewhere)) from None
 
     def train_variant(self, dataset: str, variant: str, config: TrainingConfig, architecture: Architecture,
                       on_progress: ProgressFn | None = None,
@@ -181,22 +252,23 @@ class ModelManager:
         if not self._train_lock.acquire(blocking=False):
             raise TrainingBusyError("A model is already being trained on this server; try again when it has finished.")
         try:
-            served = self.get(dataset)
-            with tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-") as folder:
-                start, new_digits = Path(folder) / "start.keras", Path(folder) / "digits.npz"
-                save_model(served.model, start)
-                digits.save(new_digits)
-                request = FineTuneRequest(str(start), str(new_digits), RECIPE,
-                                          None if self.data_dir is None else str(self.data_dir), mix_mnist)
-                trained = train_in_worker(request, on_progress, cancel)
-            if trained.model is not None:
-                card = ModelCard.of_training(dataset, architecture_of(trained.model), request.config,
-                                             int(trained.model.count_params()), trained.train_images,
-                                             trained.test_accuracy, trained.result.seconds)
-                save_model(trained.model, self.variant_path(dataset, variant), card)
-                with self._load_lock:
-                    self._variants[(dataset, variant)] = trained.model
-            return trained
+            with self._training_in_deployment():  # among replicas: one training in the deployment
+                served = self.get(dataset)
+                with tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-") as folder:
+                    start, new_digits = Path(folder) / "start.keras", Path(folder) / "digits.npz"
+                    save_model(served.model, start)
+                    digits.save(new_digits)
+                    request = FineTuneRequest(str(start), str(new_digits), RECIPE,
+                                              None if self.data_dir is None else str(self.data_dir), mix_mnist)
+                    trained = train_in_worker(request, on_progress, cancel)
+                if trained.model is not None:
+                    card = ModelCard.of_training(dataset, architecture_of(trained.model), request.config,
+                                                 int(trained.model.count_params()), trained.train_images,
+                                                 trained.test_accuracy, trained.result.seconds)
+                    save_model(trained.model, self.variant_path(dataset, variant), card)
+                    with self._load_lock:
+                        self._variants[(dataset, variant)] = trained.model
+                return trained
         finally:
             self._train_lock.release()
 
@@ -208,8 +280,7 @@ class ModelManager:
             raise ValueError(f"There is no {variant} model of {dataset_info(dataset).title} to serve.")
         served = ServedModel(dataset, model, load_card(self.variant_path(dataset, variant)))
         with self._load_lock:
-            self._served[dataset] = served
-        return served
+            return self._swap_in(served)  # among replicas, published: every replica serves it
 
     def remove_variant(self, dataset: str, variant: str) -> None:
         """Forget the variant ``variant`` and delete its files (a model served now stays served)."""

@@ -49,7 +49,7 @@ def remove_leftovers(folder: Path) -> list[Path]:
     return removed
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary path beside ``path``, fsync it, then rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.{os.getpid()}.", suffix=path.suffix, dir=path.parent)
@@ -70,9 +70,9 @@ def save_model(model: keras.Model, path: str | Path, card: ModelCard | None = No
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError("models are saved in the .keras format")
-    _atomic_write(path, lambda tmp: model.save(tmp))
+    atomic_write(path, lambda tmp: model.save(tmp))
     if card is not None:
-        _atomic_write(card_path(path), lambda tmp: tmp.write_text(json.dumps(card.to_dict(), indent=2) + "\n"))
+        atomic_write(card_path(path), lambda tmp: tmp.write_text(json.dumps(card.to_dict(), indent=2) + "\n"))
 
 
 def load_model(path: str | Path) -> keras.Model:

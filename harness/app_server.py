@@ -52,13 +52,18 @@ def running_app(*args: str, env: dict[str, str] | None = None, script: str = "de
             time.sleep(0.2)
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 20)
         data_home.cleanup()
+
+
+def stop(process: subprocess.Popen, timeout: float) -> None:
+    """Ask ``process`` to end (SIGTERM); kill it if it has not within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def raw_call(url: str, fn_index: int, data: list, timeout: float = 300) -> dict:

@@ -3,6 +3,7 @@ sends them (MNIST's, or a class of new writers'), and the index of an event for 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 import time
@@ -64,3 +65,26 @@ def event_index(url: str, api_name: str) -> int:
 def integrity(folder: Path) -> str:
     with contextlib.closing(sqlite3.connect(folder / FILE_NAME)) as database:
         return database.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+async def run_event(http: httpx.AsyncClient, url: str, index: int, session: str, data: list) -> tuple[list | None, str | None]:
+    """One event as a page runs it (join the queue, then read the session's stream): (its output, None) or
+    (None, the error). ``http`` keeps the page's cookies, so that behind a balancer both go to its replica."""
+    joined = await http.post(f"{url}gradio_api/queue/join", json={
+        "data": data, "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None})
+    if joined.status_code != 200:
+        return None, f"join {joined.status_code}: {joined.text[:100]}"
+    async with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as events:
+        async for line in events.aiter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                if not message.get("success"):
+                    return None, str(message.get("output", {}).get("error"))[:100]
+                return message["output"]["data"], None
+    return None, "the event stream ended without an answer"
+
+
+async def send_once(http: httpx.AsyncClient, url: str, index: int, session: str, data: list) -> tuple[int | None, str | None]:
+    """One drawing sent as a page sends it; (its number on the wall, None) or (None, the error)."""
+    output, error = await run_event(http, url, index, session, data)
+    return (None, error) if output is None else (output[0]["number"], None)

@@ -8,7 +8,9 @@ import pytest
 
 import demo
 from classroom.classes import CLASSES_OFF
+from classroom.postgresql import PostgreSQLEngine
 from cnn.model_manager import ModelManager
+from harness.postgres import postgres_cluster
 from webapp.class_setup import instructor_link_line, open_classroom
 from webapp.policy import ServerPolicy
 from webapp.served import ServedExplainers
@@ -69,3 +71,18 @@ def test_a_folder_that_cannot_hold_the_classes_is_refused_with_its_reason(served
         open_classroom(served, str(tmp_path / "not a store"), "a key the instructor chose, long", 24)
     with pytest.raises(ValueError, match="retention"):
         open_classroom(served, str(tmp_path), "a key the instructor chose, long", 0)
+
+
+def test_a_class_database_is_opened_or_refused_without_its_password_in_the_message(served):
+    with postgres_cluster() as cluster:
+        url = cluster.database("classes")
+        classroom = open_classroom(served, None, "a key the instructor chose, long", 24, class_db=url)
+        assert isinstance(classroom.store.engine, PostgreSQLEngine) and classroom.open("a key the instructor chose, long")
+        classroom.store.close()
+        wrong = cluster.url("classes", "wrong-and-secret", "classes")
+        with pytest.raises(ValueError, match=f"cannot be kept in the PostgreSQL database classes on 127.0.0.1:"
+                                             f"{cluster.port}: .*password authentication failed") as refused:
+            open_classroom(served, None, "a key the instructor chose, long", 24, class_db=wrong)
+        assert "secret" not in str(refused.value)
+    with pytest.raises(ValueError, match="postgresql://"):
+        open_classroom(served, None, "a key the instructor chose, long", 24, class_db="mysql://somewhere/classes")

@@ -1,8 +1,11 @@
 """The class store (classroom/store.py): what goes in comes out bit for bit, limits hold inside the store,
-ended and expired classes are erased from the file, and a writer killed with SIGKILL loses nothing it
-acknowledged. Every test runs against each engine in ENGINES (PostgreSQL joins SQLite there later)."""
+ended and expired classes are erased from the files, and a writer killed with SIGKILL loses nothing it
+acknowledged. Every test runs against each engine in ENGINES: SQLite in a folder, and PostgreSQL in a cluster
+of the tests' own (harness/postgres.py: Debian's server, run by an unprivileged user on loopback)."""
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import signal
 import sqlite3
@@ -10,29 +13,75 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
+import psycopg
 import pytest
 
 from classroom.store import (FILE_NAME, SCHEMA, ClassFull, ClassStore, NoSuchClass, SchemaTooNew, TooManyClasses,
                              TooManySends, encode_image)
+from harness.postgres import Cluster, postgres_cluster
 
-ENGINES = ["sqlite"]
+ENGINES = ["sqlite", "postgresql"]
 NOW = 1_700_000_000.0
 DAY = 86_400.0
 ROOT = Path(__file__).resolve().parent.parent
 OPEN = dict(max_per_class=5_000, max_per_minute=10)
+databases = itertools.count(1)
+
+
+@dataclass
+class Backend:
+    """One engine's store for one test: where it is, and what the test reads past the store."""
+    engine: str
+    location: str  # a folder (SQLite) or a URL (PostgreSQL): ClassStore.at's argument
+    stored_bytes: Callable[[], bytes]  # every byte of the store's files, as on disk now
+    raw: Callable[[str], list[tuple]]  # SQL run on the database directly, committed
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with postgres_cluster() as running:
+        yield running
+
+
+def sqlite_backend(folder: Path) -> Backend:
+    def raw(statement: str) -> list[tuple]:
+        with contextlib.closing(sqlite3.connect(folder / FILE_NAME)) as database, database:
+            return database.execute(statement).fetchall()
+
+    return Backend("sqlite", str(folder), lambda: file_bytes(folder), raw)
+
+
+def postgresql_backend(cluster: Cluster) -> Backend:
+    name = f"store{next(databases)}"
+    url = cluster.database(name, extensions=("amcheck",))  # PostgreSQL's own integrity checker
+
+    def raw(statement: str) -> list[tuple]:
+        with psycopg.connect(url, autocommit=True) as database:
+            cursor = database.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+
+    return Backend("postgresql", url, lambda: b"".join(path.read_bytes() for path in cluster.files_of(name)), raw)
 
 
 @pytest.fixture(params=ENGINES)
-def reopen(request, tmp_path) -> Callable[[], ClassStore]:
+def backend(request, tmp_path) -> Backend:
+    if request.param == "sqlite":
+        return sqlite_backend(tmp_path / "classes")
+    return postgresql_backend(request.getfixturevalue("cluster"))
+
+
+@pytest.fixture
+def reopen(backend) -> Callable[[], ClassStore]:
     """Opens the test's store, again each call (as a restarted server would); closes them all at the end."""
     opened: list[ClassStore] = []
 
     def open_store() -> ClassStore:
-        opened.append(ClassStore.in_folder(tmp_path / "classes"))
+        opened.append(ClassStore.at(backend.location))
         return opened[-1]
 
     yield open_store
@@ -74,7 +123,7 @@ def test_a_drawing_comes_back_bit_for_bit_with_its_number(reopen):
     assert store.drawing(code, 4) is None and store.drawing("NOSUCH", 1) is None
 
 
-def test_hidden_and_withdrawn_drawings_leave_the_wall_and_bump_its_version(reopen, tmp_path):
+def test_hidden_and_withdrawn_drawings_leave_the_wall_and_bump_its_version(reopen, backend):
     store = reopen()
     code = opened(store)
     for i in range(3):
@@ -87,8 +136,7 @@ def test_hidden_and_withdrawn_drawings_leave_the_wall_and_bump_its_version(reope
     assert store.drawing(code, 1) is None and store.drawing(code, 2) is None
     assert [d.number for d in store.senders_drawings(code, "s2")] == [3]
     assert store.class_record(code, NOW).version == version + 2
-    with sqlite3.connect(tmp_path / "classes" / FILE_NAME) as raw:
-        assert raw.execute("SELECT pixels FROM drawings WHERE number = 2").fetchone() == (None,)
+    assert backend.raw("SELECT pixels FROM drawings WHERE number = 2") == [(None,)]
     with pytest.raises(NoSuchClass):
         store.hide("NOSUCH", 1, NOW)
 
@@ -141,8 +189,7 @@ def test_concurrent_writers_get_distinct_consecutive_numbers(reopen):
     assert sorted(numbers) == list(range(1, 61))
 
 
-def test_ended_and_expired_classes_are_erased_from_the_files(reopen, tmp_path):
-    folder = tmp_path / "classes"
+def test_ended_and_expired_classes_are_erased_from_the_files(reopen, backend):
     store = reopen()
     ending, expiring, staying = opened(store, "ENDING"), opened(store, "EXPIRE", NOW + 60), opened(store, "STAYED")
     blobs = {}
@@ -152,7 +199,7 @@ def test_ended_and_expired_classes_are_erased_from_the_files(reopen, tmp_path):
             image[10:12, 3 * i:3 * i + 3] = drawing(10 * i + k)[:2, 10:13] + 0.01
             blobs[code] = encode_image(image)
             store.add_drawing(code, image, 7, 7, "s", NOW, **OPEN)
-    assert all(blob in file_bytes(folder) for blob in blobs.values()), "the test looks for the stored bytes"
+    assert all(blob in backend.stored_bytes() for blob in blobs.values()), "the test looks for the stored bytes"
 
     assert store.end_class(ending) and not store.end_class(ending)
     store.close()
@@ -160,37 +207,74 @@ def test_ended_and_expired_classes_are_erased_from_the_files(reopen, tmp_path):
     assert restarted.class_record(expiring, NOW + 61) is None, "an expired class is closed before it is erased"
     assert restarted.erase_expired(NOW + 61) == [expiring]
     assert restarted.class_record(ending, NOW) is None and restarted.wall(expiring) == []
-    stored = file_bytes(folder)
+    stored = backend.stored_bytes()
     assert blobs[ending] not in stored and blobs[expiring] not in stored
     assert blobs[staying] in stored and len(restarted.wall(staying)) == 6
     assert restarted.integrity_check() == "ok"
 
 
-def test_the_store_is_private_versioned_and_refuses_a_newer_schema(reopen, tmp_path):
+def test_the_store_is_versioned_and_refuses_a_newer_schema(reopen, backend):
     store = reopen()
-    folder = tmp_path / "classes"
     assert store.schema_version == len(SCHEMA)
-    assert (folder / FILE_NAME).stat().st_mode & 0o777 == 0o600
-    assert folder.stat().st_mode & 0o777 == 0o700
     code = opened(store)
     store.add_drawing(code, drawing(0), 1, 2, "s", NOW, **OPEN)
-    assert (folder / (FILE_NAME + "-wal")).stat().st_mode & 0o777 == 0o600
     store.close()
     assert len(reopen().wall(code)) == 1, "reopening migrates nothing and loses nothing"
-    with sqlite3.connect(folder / FILE_NAME) as raw:
-        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        raw.execute("UPDATE store_meta SET schema_version = 99")
+    backend.raw("UPDATE store_meta SET schema_version = 99")
     with pytest.raises(SchemaTooNew):
         reopen()
 
 
+def test_stores_opened_at_once_migrate_one_after_the_other(backend):
+    """Replicas starting together: each opens the same new store; the schema is made once, and all work."""
+    stores: list[ClassStore] = []
+    threads = [threading.Thread(target=lambda: stores.append(ClassStore.at(backend.location))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(stores) == 4 and all(store.schema_version == len(SCHEMA) for store in stores)
+        assert opened(stores[0]) and stores[3].add_drawing("ABCDEF", drawing(0), 1, 1, "s", NOW, **OPEN) == 1
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_the_sqlite_store_is_private(tmp_path):
+    folder = tmp_path / "classes"
+    store = ClassStore.in_folder(folder)
+    assert (folder / FILE_NAME).stat().st_mode & 0o777 == 0o600
+    assert folder.stat().st_mode & 0o777 == 0o700
+    store.add_drawing(opened(store), drawing(0), 1, 2, "s", NOW, **OPEN)
+    assert (folder / (FILE_NAME + "-wal")).stat().st_mode & 0o777 == 0o600
+    store.close()
+    with contextlib.closing(sqlite3.connect(folder / FILE_NAME)) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_the_postgresql_store_is_private(cluster):
+    """Another role of the same server (another app, another course's database) cannot read the drawings."""
+    backend = postgresql_backend(cluster)
+    store = ClassStore.at(backend.location)
+    store.add_drawing(opened(store), drawing(0), 1, 2, "s", NOW, **OPEN)
+    store.close()
+    owner = psycopg.conninfo.conninfo_to_dict(backend.location)
+    other_url = cluster.database(f"other{next(databases)}")
+    other = psycopg.conninfo.conninfo_to_dict(other_url)
+    with psycopg.connect(psycopg.conninfo.make_conninfo(other_url, dbname=owner["dbname"]), autocommit=True) as peer:
+        for table in ("drawings", "classes", "store_meta"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                peer.execute(f"SELECT * FROM {table}")
+    assert other["user"] != owner["user"]
+
+
 WRITER = """
 import sys
-from pathlib import Path
 import numpy as np
 from classroom.store import ClassStore
 
-store = ClassStore.in_folder(Path(sys.argv[1]))
+store = ClassStore.at(sys.argv[1])
 rng = np.random.default_rng(int(sys.argv[2]))
 while True:
     number = store.add_drawing("KILLED", rng.random((28, 28), dtype=np.float32), 1, 1, "s" + sys.argv[2],
@@ -199,10 +283,10 @@ while True:
 """
 
 
-def test_no_acknowledged_drawing_is_lost_when_writers_are_killed(reopen, tmp_path):
+def test_no_acknowledged_drawing_is_lost_when_writers_are_killed(reopen, backend):
     store = reopen()
     opened(store, "KILLED", expires_at=NOW + 10 * DAY)
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "classes"), str(seed)], cwd=ROOT,
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, backend.location, str(seed)], cwd=ROOT,
                                 stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
                for seed in range(4)]
     acknowledged: list[int] = []
@@ -244,7 +328,7 @@ def test_a_store_of_the_first_version_is_brought_to_the_last_and_keeps_its_class
     assert store.images(code)[1].tobytes() == drawing(0).tobytes()
 
 
-def test_what_is_shown_comes_back_bit_for_bit_and_moves_both_versions(reopen, tmp_path):
+def test_what_is_shown_comes_back_bit_for_bit_and_moves_both_versions(reopen, backend):
     store = reopen()
     code, other = opened(store), opened(store, "OTHERS")
     assert store.show(code, drawing(1), -1, "Grad-CAM", "test", 62, 9, NOW) == 1
@@ -268,10 +352,10 @@ def test_what_is_shown_comes_back_bit_for_bit_and_moves_both_versions(reopen, tm
         with pytest.raises(NoSuchClass):
             call()
 
-    blob = encode_image(drawing(3))
-    assert blob in file_bytes(tmp_path / "classes")
+    blob = encode_image(drawing(3))[:1000]  # PostgreSQL keeps a value this long in chunks of 2 KB (TOAST): the first
+    assert blob in backend.stored_bytes()
     assert store.end_class(code) and store.shown(code) is None
-    assert blob not in file_bytes(tmp_path / "classes"), "an ended class's shown image is erased with it"
+    assert blob not in backend.stored_bytes(), "an ended class's shown image is erased with it"
     store.show(other, drawing(4), -1, "Grad-CAM", "image", None, None, NOW)
     assert store.erase_expired(NOW + 2 * DAY) == [other] and store.shown(other) is None
     assert store.integrity_check() == "ok"

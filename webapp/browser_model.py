@@ -39,8 +39,9 @@ class BrowserModel:
 
 
 def model_id(served: ServedModel) -> str:
-    """Names one served model of this server: it changes whenever a training or a reload swaps one in."""
-    return f"{INSTANCE}-{served.version}"
+    """Names one served model of this server: it changes whenever a training or a reload swaps one in. Among
+    replicas, by its published name, the same in each (a page that moves to another replica keeps its model)."""
+    return served.published or f"{INSTANCE}-{served.version}"
 
 
 def _values(array: np.ndarray) -> list[float]:

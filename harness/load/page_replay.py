@@ -38,6 +38,7 @@ class Answer:
     resent: bool = False  # sent again on a new connection: the server had closed the kept one
     done_at: float | None = None  # time.monotonic() once answered (an open stream: at its first event)
     later_events: list[float] = field(default_factory=list)  # a held stream's events after the first
+    cookies: list[str] = field(default_factory=list)  # "name=value" of each cookie it set (a load balancer's)
 
     @property
     def ok(self) -> bool:
@@ -101,7 +102,7 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    async def exchange(self, request: RecordedRequest, answer: Answer, host: str, timeout: float,
+    async def exchange(self, request: RecordedRequest, answer: Answer, host: str, cookie: str, timeout: float,
                        hold: asyncio.Event | None) -> None:
         """Send ``request``; return once ``answer`` has come (TimeoutError after ``timeout`` s, ConnectionLost if
         the server closes the connection first). With ``hold``, a stream is read on until ``hold`` is set."""
@@ -109,7 +110,7 @@ class _Connection(asyncio.Protocol):
         self.answered.clear()
         self.ended.clear()
         answer.reused = self.carried > 0
-        self.transport.write(_request_bytes(request, host))
+        self.transport.write(_request_bytes(request, host, cookie))
         await asyncio.wait_for(self.answered.wait(), timeout)
         if answer.done_at is None:
             raise ConnectionLost("closed by the server before the answer ended" if answer.status
@@ -135,6 +136,10 @@ class _Connection(asyncio.Protocol):
         self.ended.set()
 
     # httptools
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"set-cookie":
+            self.answer.cookies.append(value.decode("latin-1").split(";", 1)[0].strip())
+
     def on_headers_complete(self) -> None:
         self.answer.status = self.parser.get_status_code()
 
@@ -154,9 +159,9 @@ class _Connection(asyncio.Protocol):
         self.ended.set()
 
 
-def _request_bytes(request: RecordedRequest, host: str) -> bytes:
+def _request_bytes(request: RecordedRequest, host: str, cookie: str) -> bytes:
     lines = [f"{request.method} {request.target} HTTP/1.1", f"host: {host}",
-             *(f"{name}: {value}" for name, value in request.headers)]
+             *(f"{name}: {value}" for name, value in request.headers), *([f"cookie: {cookie}"] if cookie else [])]
     if request.body or request.method == "POST":
         lines.append(f"content-length: {len(request.body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body
@@ -192,6 +197,9 @@ class Student:
         self.loaded = asyncio.Event()  # every request has answered (held streams are still open)
         self.finished = asyncio.Event()  # and every one is over
         self.tasks: list[asyncio.Future] = []
+        # The cookies the answers set, sent with every later request as a browser does: behind a load balancer
+        # its cookie holds the page to one replica (deploy/haproxy.cfg).
+        self.cookies: dict[str, str] = {}
 
     async def run(self) -> PageResult:
         began = time.monotonic()
@@ -259,15 +267,18 @@ class Student:
     async def _attempt(self, connection: _Connection, request: RecordedRequest, answer: Answer, index: int) -> bool:
         """One try on ``connection``: whether the answer came (if not, ``answer.error`` says why)."""
         try:
-            exchange = connection.exchange(request, answer, f"{self.host}:{self.port}", self.timeout, self.hold)
+            cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+            exchange = connection.exchange(request, answer, f"{self.host}:{self.port}", cookie, self.timeout, self.hold)
             if request.stream:  # those after it wait for its first event, not for its end
                 task = asyncio.ensure_future(exchange)
                 await first_of(task, connection.answered.wait(), cancel=False)
+                self._keep_cookies(answer)
                 if answer.done_at is not None:
                     self._answered(index)
                 await task
             else:
                 await exchange
+                self._keep_cookies(answer)
         except (ConnectionLost, OSError) as err:
             answer.error = f"{type(err).__name__}: {err}"
         except asyncio.TimeoutError:
@@ -277,6 +288,12 @@ class Student:
         else:
             connection.close()
         return answer.error is None
+
+
+    def _keep_cookies(self, answer: Answer) -> None:
+        for pair in answer.cookies:
+            name, _, value = pair.partition("=")
+            self.cookies[name] = value
 
 
 async def first_of(*awaitables, cancel: bool = True) -> None:
