@@ -19,12 +19,12 @@ from cnn.model_manager import ModelManager
 from cnn.model_store import ModelFileError
 from cnn.published_models import PublishedModels
 from cnn.preprocessing import MAX_UPLOAD_BYTES
-from ui.asset_cache import AssetCache
 from ui.class_api import ClassApi
-from ui.config_cache import ConfigCache
 from ui.explained_inputs import ExplainedBlocks
 from ui.header import page_header
 from ui.light_sessions import use_light_sessions
+from ui.load_on_open import load_on_open
+from ui.memory_first import answer_from_memory_first
 from ui.pages.instructor import instructor_page
 from ui.request_limits import BodySizeLimit, UploadNotAFile
 from ui.tabs.compare import compare_tab
@@ -79,6 +79,7 @@ def build_app(manager: ModelManager, served_explainers: ServedExplainers, policy
             with gr.Tab("Model", id="model") as tab:
                 model_tab(manager, served_explainers, policy, dataset, header.card, tab)
         gr.Markdown(notes.CLASSROOM)
+        load_on_open(app)  # what the page shows closed is downloaded when opened (ui/load_on_open.py)
     if class_api is not None:
         instructor_page(app, class_api, served_explainers, policy)
     return app
@@ -182,9 +183,6 @@ def main(argv: list[str] | None = None) -> None:
     # No request body may be larger than one upload and its form (Gradio reads them whole, up to 1,000 files).
     body_limit = Middleware(BodySizeLimit, max_bytes=MAX_UPLOAD_BYTES + 2**20)
     not_a_file = Middleware(UploadNotAFile)  # Gradio answers 500 to an upload part without a filename
-    # The page and its configuration, built once per address rather than deep-copied for every visitor; the files
-    # a page loads, read and compressed once (ui/asset_cache.py). Both answered from memory, compressed at their best.
-    config_cache, asset_cache = Middleware(ConfigCache), Middleware(AssetCache)
     # Beside Gradio's routes: the page's JavaScript, the served models' weights and the news of a new one, the
     # classes' news, and the load balancer's health check.
     routes = browser_routes(manager, served_explainers) + class_routes(classroom) + health_routes()
@@ -192,8 +190,11 @@ def main(argv: list[str] | None = None) -> None:
     allow_many_connections()  # a lecture hall's pages hold thousands of sockets (ui/web_server.py)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD_BYTES,
                state_session_capacity=SESSIONS, ssr_mode=False, theme=THEME, css=CSS, show_error=False,
-               app_kwargs={"middleware": [asset_cache, config_cache, body_limit, not_a_file], "routes": routes},
-               prevent_thread_lock=True)
+               app_kwargs={"middleware": [body_limit, not_a_file], "routes": routes}, prevent_thread_lock=True)
+    # The page and its configuration, built once per address rather than deep-copied for every visitor; the files
+    # a page loads, read and compressed once (ui/asset_cache.py). Both answered from memory, compressed at their
+    # best, before Gradio's middleware runs (ui/memory_first.py).
+    answer_from_memory_first(app)
     hold_connections(app)  # a busy server answers slowly: it neither closes nor refuses a waiting connection
     link = instructor_link_line(classroom, app.local_url, app.share_url)
     if link:

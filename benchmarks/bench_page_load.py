@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -199,12 +200,12 @@ def measure(name: str, script: str, args: argparse.Namespace, work: Path) -> Ser
         with chromium() as browser:
             first, second = record_visits(browser, url, network=is_app)  # the server's first page (see cold_…)
         cpu_ms = one_by_one(url, pid, first)
-        print(f"  {name}: {cpu_ms:.1f} ms of server CPU per page", flush=True)
+        print(f"  {name}: {cpu_ms:.1f} ms of server CPU per page ({load_average()})", flush=True)
         class_ = at_once(url, pid, first, args.students, 120)
-        print(f"  {name}: {args.students} students: {class_.line()}", flush=True)
+        print(f"  {name}: {args.students} students: {class_.line()} ({load_average()})", flush=True)
         hall = at_once(url, pid, first, args.hall, 300) if args.hall else None
         if hall:
-            print(f"  {name}: {args.hall} students: {hall.line()}", flush=True)
+            print(f"  {name}: {args.hall} students: {hall.line()} ({load_average()})", flush=True)
         # The bare app's page holds no stream (it has no state, so no heartbeat): only demo.py's pages are held.
         opened = open_pages(url, pid, first, args.open_pages, lambda: swap_model(url)) \
             if args.open_pages and is_app else None
@@ -230,6 +231,11 @@ def cold_first_page(script: str, work: Path, is_app: bool) -> tuple[float, float
             return time.monotonic() - began, 1000 * (process_cpu_seconds(process.pid) - cpu)
 
 
+def load_average() -> str:
+    """The machine's load average (1, 5, 15 minutes): the clients, the server and whatever else shares the cores."""
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def mark(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -238,7 +244,8 @@ def report(bare: ServerFigures, app: ServerFigures, args: argparse.Namespace) ->
     def visit(v: Visit) -> str:
         return f"{len(v.requests)} requests, {v.wire_bytes / 1024:.0f} KiB"
 
-    print("\nper page (Chromium)          bare Gradio app                 demo.py")
+    print(f"\n{load_average()} at the end of the run")
+    print("per page (Chromium)          bare Gradio app                 demo.py")
     print(f"first visit                  {visit(bare.first):30s}  {visit(app.first)}")
     print(f"second visit                 {visit(bare.second):30s}  {visit(app.second)}")
     print(f"server CPU per page load     {bare.cpu_ms:6.1f} ms{'':21s}  {app.cpu_ms:6.1f} ms "
@@ -274,6 +281,7 @@ def main() -> None:
     args = parser.parse_args()
     allow_many_connections()
     work = Path(tempfile.mkdtemp(prefix="bench-page-load-"))
+    print(f"{load_average()} at the start of the run", flush=True)
     try:
         figures = {}
         for name, script in (("bare", "benchmarks/bare_app.py"), ("app", "demo.py")):

@@ -358,11 +358,14 @@ def test_after_a_training_every_header_shows_the_new_model(browser, training_ser
         expect(progress).to_contain_text("test accuracy")
         assert "*" not in progress.inner_text(), "the message's emphasis is bold, not asterisks"
         expect(progress.locator("b")).to_have_count(1)
-        for page in (instructor, student):  # both headers, the student's without a click
+        # A page opened now too: its card came with the page, made for the model served at start-up (ui/header.py).
+        latecomer = open_page(browser, url, RequestLog(), DESKTOP, LOAD_TIMEOUT, locale="en-US")
+        for page in (instructor, student, latecomer):  # every header, the students' without a click
             expect(page.locator("#model-card")).to_contain_text("1 epoch,", timeout=ANSWER_TIMEOUT)
             expect(page.locator("#model-card")).not_to_contain_text("4,594 parameters")  # the new one has 4 filters
             expect(page.locator("#model-card")).not_to_contain_text("30 epochs")
         shoot(instructor, screens, "classroom-after-training")
+        latecomer.context.close()
     finally:
         instructor.context.close()
         student.context.close()

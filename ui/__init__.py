@@ -6,6 +6,8 @@ Draw tab; ``header``: the dataset and the model's card; ``friendly`` and ``queue
 queue's groups). Hardened parts: ``sketchpad``, a Sketchpad that checks what clients send before anything
 decodes it and keeps no unused upload; ``request_limits``, a bound on every request's body;
 ``light_sessions``, sessions that cost kilobytes, not a copy of the page; ``config_cache``, the page and
-its configuration built once per address; ``number_dropdown``, dropdowns of numbers whose API docs say so;
+its configuration built once per address, and ``asset_cache``, the files a page loads, both answered from
+memory before Gradio's middleware (``memory_first``); ``load_on_open``, the code of a closed tab's components
+downloaded when it opens; ``number_dropdown``, dropdowns of numbers whose API docs say so;
 ``live_network``, the drawing pad and live panel of the page's network.
 """

@@ -12,6 +12,7 @@ revalidated by its ETag ("304 Not Modified").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ui.kept_answers import IMMUTABLE, REVALIDATE, AnswerCache
 from ui.request_limits import ASGIApp, Scope
@@ -27,8 +28,9 @@ MAX_BYTES = 64 * 2**20
 class AssetCache(AnswerCache):
     """ASGI middleware: answers GETs of the frontend's files, the theme and the page's own files from memory."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BYTES) -> None:
-        super().__init__(app, max_bytes)
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BYTES,
+                 around: Callable[[ASGIApp], ASGIApp] | None = None) -> None:
+        super().__init__(app, max_bytes, around)
 
     def key(self, scope: Scope) -> tuple[str, bytes] | None:
         path = scope["path"]

@@ -13,6 +13,8 @@ cookies. A new configuration (Gradio's reload mode makes one) drops every kept a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ui.kept_answers import AnswerCache
 from ui.request_limits import ASGIApp, Scope
 
@@ -27,8 +29,9 @@ MAX_BYTES = 16 * 2**20
 class ConfigCache(AnswerCache):
     """ASGI middleware: replays the answer to a GET of the page, its configuration or its API description."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BYTES) -> None:
-        super().__init__(app, max_bytes)
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BYTES,
+                 around: Callable[[ASGIApp], ASGIApp] | None = None) -> None:
+        super().__init__(app, max_bytes, around)
 
     def key(self, scope: Scope) -> tuple | None:
         return cache_key(scope)

@@ -22,7 +22,7 @@ import gzip
 import hashlib
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import brotli
@@ -35,7 +35,9 @@ COMPRESSIBLE = ("text/", "application/javascript", "application/json", "applicat
 OWN_HEADERS = frozenset({b"content-length", b"content-encoding", b"etag", b"last-modified", b"vary"})
 REVALIDATE = b"no-cache"  # the browser may keep it, and asks with its ETag before using it again
 IMMUTABLE = b"public, max-age=31536000, immutable"  # for a URL that names a version: a year, never asked again
-RECORDED_AWAY = (b"accept-encoding", b"if-none-match", b"if-modified-since", b"range", b"if-range")
+# Asked without what would make the app's answer depend on the client (the CORS headers of an Origin: ``around``).
+RECORDED_AWAY = (b"accept-encoding", b"if-none-match", b"if-modified-since", b"range", b"if-range", b"origin")
+ANSWER = "cnn_demo.answer"  # the scope key under which an answer's ASGI messages pass through ``around``
 BEST, QUICK = (11, 9), (5, 6)  # Brotli quality, gzip level: at their best; quick (a few ms for 100 KB)
 # Compresses kept answers at their best, one at a time: at most one core, while the students wait for none.
 BEST_COMPRESSOR = ThreadPoolExecutor(1, thread_name_prefix="compress-at-best")
@@ -167,8 +169,11 @@ class AnswerCache:
     A new Blocks configuration (Gradio's reload mode makes one) drops every kept answer.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, around: Callable[[ASGIApp], ASGIApp] | None = None) -> None:
+        """``around``: the middleware (Gradio's CORS headers) that the app's answers pass through outside the cache,
+        when the cache is put in front of it (ui/memory_first.py): every answer the cache gives passes through it."""
         self.app, self.max_bytes = app, max_bytes
+        self.answer = (around or (lambda app: app))(_send_answer)
         self.answers: OrderedDict[Hashable, KeptAnswer] = OrderedDict()
         self.recording: dict[Hashable, asyncio.Future] = {}
         self.kept_bytes = 0
@@ -194,8 +199,7 @@ class AnswerCache:
             if kept is None:
                 return  # answered as the app made it
         self.answers.move_to_end(key)
-        for message in kept.messages(dict(scope["headers"])):
-            await send(message)
+        await self.answer({**scope, ANSWER: kept.messages(dict(scope["headers"]))}, receive, send)
 
     async def _record(self, key: Hashable, scope: Scope, receive: Receive, send: Send) -> KeptAnswer | None:
         waiting = self.recording.get(key)
@@ -214,8 +218,7 @@ class AnswerCache:
                 kept = await self._keep(key, recorded.body(), recorded.messages[0].get("headers", []),
                                         self.cache_control(scope))
             else:
-                for message in recorded.messages:
-                    await send(message)
+                await self.answer({**scope, ANSWER: recorded.messages}, receive, send)
         finally:
             del self.recording[key]
             future.set_result(kept)
@@ -247,6 +250,12 @@ class AnswerCache:
             self.answers.clear()
             self.kept_bytes = 0
             self.config = config
+
+
+async def _send_answer(scope: Scope, receive: Receive, send: Send) -> None:
+    """As an ASGI app: sends the answer's messages, ``scope[ANSWER]``."""
+    for message in scope[ANSWER]:
+        await send(message)
 
 
 def current_config(scope: Scope) -> object:

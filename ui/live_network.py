@@ -1,8 +1,9 @@
 """The Gradio side of the network that runs in the page: its two components and the hooks of its events.
 
 The drawing pad (Draw tab) and the live panel (beside it) are ``gr.HTML`` components whose
-``js_on_load`` loads webapp/static/cnn_demo.js, served by webapp/browser_routes.py. They get the
-server's constants as a prop, so the page prepares and shows drawings exactly as the server would.
+``js_on_load`` loads webapp/static/cnn_demo.js, joined with the modules it imports into one file and served
+by webapp/browser_routes.py. They get the server's constants as a prop, so the page prepares and shows
+drawings exactly as the server would.
 Gradio events tell the page what the student chose through browser-only handlers (no request).
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from cnn.preprocessing import DIGIT_BOX, FRAME, MNIST_CENTRE, TARGET_STROKE_FRAC
 from explainers import PREDICTED
 from plots.html_grids import FEATURE_LUT
 from plots.overlay import HEATMAP_LUT
-from webapp.browser_routes import static_url
+from webapp.browser_routes import bundle_url
 from webapp.grad_cam_view import FALLBACK
 from webapp.notes import DRAW_WHAT
 from webapp.served import DEFAULT_METHOD
@@ -32,9 +33,10 @@ changes." aria-describedby="cnn-hint"></canvas>
 
 
 def module_on_load(script: str, call: str) -> str:
-    """A ``js_on_load`` that imports webapp/static/``script`` (relative to the app's root, so a path prefix
-    works) as ``page``, then runs ``call`` (Gradio's ``element``, ``props``, ``trigger`` and ``watch`` in scope)."""
-    path = f"{static_url().lstrip('/')}/{script}"
+    """A ``js_on_load`` that imports webapp/static/``script``, joined with the modules it imports (relative to the
+    app's root, so a path prefix works), as ``page``, then runs ``call`` (Gradio's ``element``, ``props``,
+    ``trigger`` and ``watch`` in scope)."""
+    path = bundle_url(script).lstrip("/")
     return (f"const root = ((window.gradio_config && window.gradio_config.root) || document.baseURI)"
             f".replace(/\\/?$/, '/');\n"
             f"import(new URL({path!r}, root).href).then((page) => {call});")

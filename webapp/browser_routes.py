@@ -4,6 +4,9 @@
   repository, under a URL that names their version (a hash of the folder at start-up): the browser keeps
   them for a year and a second visit asks for none of them. The modules import each other by relative
   URLs, which keep the version. ``/cnn-demo/static/…`` serves the same files, revalidated at every use;
+- ``/cnn-demo/static-<version>/<page>.bundle.js``: the modules a page loads (the student's: cnn_demo.js and
+  class_panel.js; the instructor's: class_wall.js) and those they import, joined into one file at start-up
+  (webapp/module_bundle.py): for the student's page one request instead of seventeen;
 - ``/cnn-demo/network/<dataset>.json``: the served model's layer list and weights (webapp/browser_model.py),
   compressed once per model, revalidated by its ETag (a new model, a new ETag);
 - ``/cnn-demo/models/events``: the news of a swapped model (webapp/model_events.py).
@@ -29,11 +32,15 @@ from cnn.model_store import ModelFileError
 from ui.kept_answers import IMMUTABLE, REVALIDATE, KeptAnswer
 from webapp.browser_model import BrowserModel, BrowserModelError, browser_model
 from webapp.model_events import ModelWatchers
+from webapp.module_bundle import bundle
 from webapp.served import ServedExplainers
 
 PREFIX = "/cnn-demo"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 NO_CACHE = {"Cache-Control": REVALIDATE.decode()}
+ENTRY = "cnn_demo.js"  # the student page's module
+# The modules Gradio imports for each page (ui/live_network.py's module_on_load), joined into one bundle a page.
+PAGE_MODULES = {"student": (ENTRY, "class_panel.js"), "instructor": ("class_wall.js",)}
 
 
 class LastingFiles(StaticFiles):
@@ -63,6 +70,13 @@ def static_url() -> str:
     return f"{PREFIX}/static-{static_version()}"
 
 
+def bundle_url(module: str = ENTRY) -> str:
+    """The path of the bundle that holds ``module`` (one of PAGE_MODULES), beside the files (relative URLs resolve
+    alike)."""
+    page = next(page for page, modules in PAGE_MODULES.items() if module in modules)
+    return f"{static_url()}/{page}.bundle.js"
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=NO_CACHE)
 
@@ -90,6 +104,14 @@ class KeptModels:
 def browser_routes(manager: ModelManager, served_explainers: ServedExplainers) -> list[BaseRoute]:
     watchers = ModelWatchers()
     kept_models = KeptModels()
+    # Joined at start-up: a BundleError now, not at a student's visit.
+    joined = {page: bundle(STATIC_DIR, *modules) for page, modules in PAGE_MODULES.items()}
+
+    async def page_module(request: Request) -> Response:  # answered once: ui/asset_cache.py keeps it
+        page = request.path_params["page"]
+        if page not in joined:
+            return _error(404, "No such page.")
+        return Response(joined[page], media_type="text/javascript", headers={"Cache-Control": IMMUTABLE.decode()})
 
     def network(request: Request) -> Response | KeptAnswer:  # a plain function: Starlette runs it in a worker thread
         dataset = request.path_params["dataset"]
@@ -108,7 +130,8 @@ def browser_routes(manager: ModelManager, served_explainers: ServedExplainers) -
         return StreamingResponse(watchers.stream(manager), media_type="text/event-stream",
                                  headers={**NO_CACHE, "X-Accel-Buffering": "no"})  # no proxy buffering
 
-    return [Mount(static_url(), LastingFiles(IMMUTABLE, directory=STATIC_DIR), name="cnn-demo-static-versioned"),
+    return [Route(f"{static_url()}/{{page}}.bundle.js", page_module, methods=["GET"]),
+            Mount(static_url(), LastingFiles(IMMUTABLE, directory=STATIC_DIR), name="cnn-demo-static-versioned"),
             Mount(f"{PREFIX}/static", LastingFiles(REVALIDATE, directory=STATIC_DIR), name="cnn-demo-static"),
             Route(f"{PREFIX}/network/{{dataset}}.json", network, methods=["GET"]),
             Route(f"{PREFIX}/models/events", model_events, methods=["GET"])]

@@ -34,6 +34,7 @@ const FRAME_MEASURE = "cnn-demo frame";
 const state = {
   settings: null, dataset: null, method: null, target: null, drawing: true,
   network: null, networks: new Map(), served: {}, loading: null, viewed: null, // viewed: the views' network
+  cardMadeFor: null, // the model the header's card came with the page for (ui/header.py)
   pad: null, views: null, summary: null, drawWhat: null, strokes: [], size: 0, image: null,
   shown: null, following: false, onScreen: null, // what the instructor shows; whether the views show it
 };
@@ -56,6 +57,7 @@ async function load(dataset, notice = "") {
   state.network = network;
   state.views?.announce(notice);
   if (notice) document.querySelector(CARD_REFRESH)?.click(); // the header's card, of the new model
+  refreshStaleCard();
   render();
   firstLoad();
   if (state.served[dataset] && state.served[dataset] !== network.modelId) onModels({}); // swapped meanwhile
@@ -85,6 +87,16 @@ function onModels(served) {
       setTimeout(render, Math.random() * SWAP_SPREAD_MS); // the shown image, by the class's new model
     }
   }
+}
+
+// The header's card came with the page, made for the model served when the server built it (ui/header.py):
+// once the weights of its dataset are here, the card is asked for again if they are another model's.
+function refreshStaleCard() {
+  const madeFor = state.cardMadeFor;
+  const network = madeFor && state.networks.get(madeFor.dataset);
+  if (!network) return;
+  state.cardMadeFor = null;
+  if (network.modelId !== madeFor.model) document.querySelector(CARD_REFRESH)?.click();
 }
 
 /** The views' rows follow the network they show (the class's own while the instructor's image is shown). */
@@ -217,6 +229,7 @@ const HANDLERS = {
   dataset: (name) => useDataset(name),
   method: (name) => { state.method = name; state.views?.useMethod(name); render(); },
   target: (value) => { state.target = value === null || Number(value) < 0 ? null : Number(value); render(); },
+  card: (madeFor) => { state.cardMadeFor = madeFor; refreshStaleCard(); },
   source: (kind) => {
     state.drawing = kind === "drawing";
     document.documentElement.classList.toggle("cnn-drawing", state.drawing); // the CSS shows the live panel
