@@ -185,7 +185,10 @@ def test_a_second_visit_asks_for_no_versioned_file(visits):
     assert len(versioned) > 50, "the first visit loads Gradio's frontend and the page's own files"
     again = [r.target for r in second.requests]
     assert not [t for t in again if t.startswith(("/assets/", static_url(), "/theme.css"))], again
-    assert len(again) <= 10 and second.wire_bytes < 10_000, (len(again), second.wire_bytes)
+    # The page itself is revalidated by its ETag (a 304: test_a_versioned_file_lives_a_year_...); the suite's
+    # long-lived Chromium once let it go from its cache between the visits and fetched it whole (25 KB).
+    rest = [r for r in second.requests if r.target != "/"]
+    assert len(again) <= 10 and sum(r.wire_bytes for r in rest) < 10_000, [(r.target, r.wire_bytes) for r in rest]
 
 
 def test_the_pages_own_files_are_the_repositorys(app, visits):
