@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 
 from harness.app_server import free_port
 from ui.config_cache import ConfigCache
-from ui.kept_answers import RecordingSend
+from webapp.kept_answers import RecordingSend
 
 PATHS = ("", "config", "gradio_api/info")
 

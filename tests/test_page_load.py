@@ -1,5 +1,5 @@
 """A lecture hall opening the page at once: the files a page loads answered from memory, compressed once
-(ui/asset_cache.py, ui/config_cache.py, ui/kept_answers.py, in front of Gradio's middleware: ui/memory_first.py),
+(ui/asset_cache.py, ui/config_cache.py, webapp/kept_answers.py, in front of Gradio's middleware: ui/memory_first.py),
 and the real server under 200 page loads at once.
 
 - Every file of a page load, the page itself and its configuration come back as Gradio's own answers, byte

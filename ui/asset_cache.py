@@ -5,7 +5,7 @@ file named with a hash of its content), Gradio's ``/static/`` files and favicon,
 (``/theme.css?v=<its hash>``) and the page's own JavaScript (``/cnn-demo/static…/``, webapp/browser_routes.py).
 Gradio reads each from disk in a worker thread and compresses it again for every student, and sends no
 lifetime, so that the next visit asks again. Here each is recorded once from Gradio's own answer, kept
-with its Brotli and gzip encodings (``ui/kept_answers.py``) and answered from memory; a URL that names a
+with its Brotli and gzip encodings (``webapp/kept_answers.py``) and answered from memory; a URL that names a
 version is cached by the browser for a year (``immutable``: the next visit does not ask), any other is
 revalidated by its ETag ("304 Not Modified").
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ui.kept_answers import IMMUTABLE, REVALIDATE, AnswerCache
+from webapp.kept_answers import IMMUTABLE, REVALIDATE, AnswerCache
 from ui.request_limits import ASGIApp, Scope
 
 KEPT_PREFIXES = ("/assets/", "/static/", "/svelte/", "/cnn-demo/static")

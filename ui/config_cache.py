@@ -5,7 +5,7 @@ Gradio answers ``/`` and ``/config`` by deep-copying the whole page configuratio
 by encoding the API description afresh: 30-40, 22-30 and 11-18 ms a request, for every student's page and
 every API client (replayed: 2 ms). Yet these answers depend only on the app's configuration, the
 request's path and query (a page, every endpoint), and the headers that make the address: kept per such
-key (``ui/kept_answers.py``), they are replayed, compressed once (the page is 260 KB of HTML and JSON,
+key (``webapp/kept_answers.py``), they are replayed, compressed once (the page is 260 KB of HTML and JSON,
 which Gradio sends uncompressed: it has no file extension), and revalidated by their ETag.
 
 A deep link or a login cookie is passed on as it is, as is any answer that is not a plain 200 without
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ui.kept_answers import AnswerCache
+from webapp.kept_answers import AnswerCache
 from ui.request_limits import ASGIApp, Scope
 
 CACHED_PATHS = frozenset({"/", "/config", "/config/", "/gradio_api/info"})

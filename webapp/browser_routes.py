@@ -29,7 +29,7 @@ from starlette.staticfiles import StaticFiles
 from cnn.datasets import DATASETS
 from cnn.model_manager import ModelManager
 from cnn.model_store import ModelFileError
-from ui.kept_answers import IMMUTABLE, REVALIDATE, KeptAnswer
+from webapp.kept_answers import IMMUTABLE, REVALIDATE, KeptAnswer
 from webapp.browser_model import BrowserModel, BrowserModelError, browser_model
 from webapp.model_events import ModelWatchers
 from webapp.module_bundle import bundle

@@ -26,8 +26,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import brotli
-
-from ui.request_limits import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/manifest+json",
                 "application/xml", "image/svg+xml")
