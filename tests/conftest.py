@@ -82,6 +82,13 @@ def browser():
 
 
 @pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """demo.py as it starts by default, one per test file (a file that needs other options defines its own)."""
+    with running_app() as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
 def requests_made() -> RequestLog:
     """Every request the test file's pages make."""
     return RequestLog()

@@ -13,7 +13,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-from harness.app_server import running_app
 from harness.browser import RequestLog, draw_digit, open_page, shoot
 from harness.strokes import DIGIT_STROKES
 
@@ -34,12 +33,6 @@ STATUS = "#live-status"
 # Whether a canvas of the live panel shows a picture: some pixel differs from the blank grey.
 PAINTED = """(canvas) => canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data
     .some((value, i) => i % 4 !== 3 && value !== 0xee)"""
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    with running_app() as (url, _):
-        yield url
 
 
 def open_app(browser, url: str, log: RequestLog, viewport: dict, **context_options):

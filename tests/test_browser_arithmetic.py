@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from cnn.model_store import load_model
-from harness.app_server import ROOT, running_app
+from harness.app_server import ROOT
 from harness.browser import canvas_mapping, draw_digit, mouse_stroke, open_page, shoot, touch_stroke
 from harness.strokes import DIGIT_STROKES
 from tests import reference
@@ -141,12 +141,6 @@ def check_logit(answer: dict, expected: dict, keras_logit: float, shape: tuple[i
 
 
 # -- fixtures -----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def app_url():
-    with running_app() as (url, _):
-        yield url
-
-
 @pytest.fixture(scope="module")
 def page(browser, app_url, requests_made):
     page = open_page(browser, app_url, requests_made, DESKTOP, LOAD_TIMEOUT, locale="en-US")

@@ -10,7 +10,6 @@ import re
 
 import pytest
 
-from harness.app_server import running_app
 from harness.browser import RequestLog, draw_digit, open_page, shoot
 from harness.strokes import DIGIT_STROKES
 
@@ -39,12 +38,6 @@ def patient_assertions():
     expect.set_options(timeout=ANSWER_TIMEOUT)
     yield
     expect.set_options(timeout=5_000)
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    with running_app() as (url, _):
-        yield url
 
 
 @pytest.fixture(scope="module")
