@@ -81,6 +81,7 @@ class PostgreSQLEngine:
     the password from the URL, ``PGPASSWORD`` or ``~/.pgpass``, as libpq finds it)."""
 
     binary = "BYTEA"
+    away = (psycopg.OperationalError,)  # the server restarting or unreachable; the pool's timeout is one too
 
     def __init__(self, url: str, connections: int = CONNECTIONS) -> None:
         # One connection first, in the open: a wrong password or an unreachable server is said as PostgreSQL says

@@ -171,6 +171,9 @@ class Engine(Protocol):
     """What the store needs of a database engine (SQLiteEngine here, PostgreSQLEngine in classroom/postgresql.py)."""
 
     binary: str  # the SQL type of a column of bytes
+    # What it raises while its database cannot be reached for a while (a server restarting, a file locked too
+    # long): whoever polls the store tries again later rather than giving up.
+    away: tuple[type[Exception], ...]
 
     def transaction(self, write: bool) -> ContextManager[Transaction]: ...
 
@@ -189,6 +192,7 @@ class SQLiteEngine:
     """What is SQLite's own: one file (and its WAL) in ``folder``, one connection per thread."""
 
     binary = "BLOB"
+    away = (sqlite3.OperationalError,)  # "database is locked" past BUSY_SECONDS, a disk that failed a read
     PRAGMAS = (
         "PRAGMA auto_vacuum = INCREMENTAL",  # takes effect in a new file: deleted classes give their pages back
         "PRAGMA journal_mode = WAL",  # readers (the walls) never wait for a writer (a send), nor the reverse
@@ -265,6 +269,11 @@ class ClassStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._migrate()
+
+    @property
+    def away(self) -> tuple[type[Exception], ...]:
+        """What a read or a write raises while the database cannot be reached for a while (the engine's)."""
+        return self.engine.away
 
     @classmethod
     def in_folder(cls, folder: Path) -> "ClassStore":

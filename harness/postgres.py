@@ -54,11 +54,29 @@ def unprivileged_user() -> pwd.struct_passwd | None:
 
 @dataclass
 class Cluster:
-    """A running server: its port and superuser password; ``database()`` makes a database and a role for it."""
+    """A running server: its port and superuser password; ``database()`` makes a database and a role for it;
+    ``stop()`` and ``start()`` restart it, as an administrator restarts a database server mid-class."""
     folder: Path
     port: int
     password: str
-    process: subprocess.Popen
+    command: list
+    user: pwd.struct_passwd | None
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.folder / "server.log", "a") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
+                                            env=_environment(self.folder), cwd=self.folder, **_as(self.user))
+        _wait_until_ready(self)
+
+    def stop(self) -> None:
+        """Fast shutdown: the open connections are closed, the server's clients find them gone."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
     def url(self, user: str, password: str, database: str) -> str:
         return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{database}"
@@ -106,35 +124,32 @@ def postgres_cluster(settings: dict[str, str] | None = None) -> Iterator[Cluster
     try:
         password = secrets.token_urlsafe(16)
         (folder / "password").write_text(password)
+        (folder / "server.log").touch()
         if user is not None:
-            os.chown(folder, user.pw_uid, user.pw_gid)
-            os.chown(folder / "password", user.pw_uid, user.pw_gid)
-        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "HOME": str(folder)}
+            for path in (folder, folder / "password", folder / "server.log"):
+                os.chown(path, user.pw_uid, user.pw_gid)
         subprocess.run([binaries / "initdb", "--pgdata", folder / "data", "--username", SUPERUSER, "--pwfile",
                         folder / "password", "--auth", "scram-sha-256", "--encoding", "UTF8", "--data-checksums",
-                        "--no-sync"], check=True, capture_output=True, env=environment, cwd=folder, **_as(user))
+                        "--no-sync"], check=True, capture_output=True, env=_environment(folder), cwd=folder,
+                       **_as(user))
         port = free_port()
         options = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": "",
                    "max_connections": "200", **(settings or {})}
-        with open(folder / "server.log", "w") as log:
-            if user is not None:
-                os.chown(folder / "server.log", user.pw_uid, user.pw_gid)
-            process = subprocess.Popen([binaries / "postgres", "-D", folder / "data",
-                                        *(f"--{name.replace('_', '-')}={value}" for name, value in options.items())],
-                                       stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=folder, **_as(user))
-        cluster = Cluster(folder, port, password, process)
+        command = [binaries / "postgres", "-D", folder / "data",
+                   *(f"--{name.replace('_', '-')}={value}" for name, value in options.items())]
+        cluster = Cluster(folder, port, password, command, user)
         try:
-            _wait_until_ready(cluster)
+            cluster.start()
             yield cluster
         finally:
-            process.send_signal(signal.SIGINT)  # fast shutdown: open connections are closed
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            if cluster.process is not None and cluster.process.poll() is None:
+                cluster.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _environment(folder: Path) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "HOME": str(folder)}
 
 
 def _wait_until_ready(cluster: Cluster) -> None:

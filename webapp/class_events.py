@@ -31,6 +31,7 @@ from webapp.browser_routes import NO_CACHE, PREFIX
 from webapp.class_show import shown_news
 
 POLL_SECONDS = 0.25  # a send reaches the wall within half a second: this, and the wall's own request
+AWAY_SECONDS = 1.0  # between tries while the store cannot be read
 KEEPALIVE_SECONDS = 15.0  # well under the idle timeouts of common proxies (30-100 s)
 MAX_WATCHERS = 2_000  # open streams at most: a class is tens to hundreds of pages
 WALL, SHOWN = "wall", "shown"  # the two streams of a class
@@ -52,11 +53,15 @@ def changed(kind: str, before: Versions, now: Versions) -> bool:
 class ClassNews:
     """The open streams, by class and kind, and the one task that polls their classes' versions while any is
     open. ``versions(code)`` reads a class's two counters; ``shown(code, version)`` the data of the message that
-    tells what it shows (``version``: what is shown's version at the poll that asks)."""
+    tells what it shows (``version``: what is shown's version at the poll that asks). While they raise one of
+    ``away`` (the store's database cannot be reached: a PostgreSQL server restarting), the streams stay open, kept
+    alive, and the poller tries again every AWAY_SECONDS; the news that came meanwhile follows when it is back."""
 
     def __init__(self, versions: Callable[[str], Versions], shown: Callable[[str, int], dict],
-                 limit: int = MAX_WATCHERS, poll_seconds: float = POLL_SECONDS) -> None:
-        self.versions, self.shown, self.limit, self.poll_seconds = versions, shown, limit, poll_seconds
+                 away: tuple[type[Exception], ...] = (), limit: int = MAX_WATCHERS,
+                 poll_seconds: float = POLL_SECONDS) -> None:
+        self.versions, self.shown, self.away = versions, shown, away
+        self.limit, self.poll_seconds = limit, poll_seconds
         self.watchers: dict[tuple[str, str], set[asyncio.Queue]] = {}
         self.known: dict[str, Versions] = {}  # the versions each watched class had at the last poll
         self._poller: asyncio.Task | None = None
@@ -78,9 +83,13 @@ class ClassNews:
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll())
         try:
-            versions = await asyncio.to_thread(self.versions, code)
+            try:
+                versions = await asyncio.to_thread(self.versions, code)
+                news = await asyncio.to_thread(self.message, code, kind, versions)
+            except self.away:  # the store cannot be read now: the page's EventSource comes back by itself
+                yield f"retry: {AWAY_SECONDS * 2000:.0f}\n\n"
+                return
             self.known.setdefault(code, versions)
-            news = await asyncio.to_thread(self.message, code, kind, versions)
             yield news
             while news != ENDED:
                 try:
@@ -97,27 +106,45 @@ class ClassNews:
                 self.known.pop(code, None)
 
     async def _poll(self) -> None:
+        away = False  # the store could not be read at the last try
         while self.watchers:
-            await asyncio.sleep(self.poll_seconds)
-            codes = {code for code, _ in self.watchers}
-            polled = await asyncio.to_thread(lambda: {code: self.versions(code) for code in codes})
-            for code, now in polled.items():
-                if code not in self.known or self.known[code] == now:
+            await asyncio.sleep(AWAY_SECONDS if away else self.poll_seconds)
+            try:
+                await self._tell_news()
+            except self.away as err:
+                if not away:  # said once an outage, by its kind alone: a message may hold the database's address
+                    print(f"⚠️  The class store cannot be read ({type(err).__name__}): the classes' pages wait, "
+                          f"and hear the news when it is back (trying every {AWAY_SECONDS:.0f} s).", flush=True)
+                away = True
+                continue
+            if away:
+                print("The class store can be read again: the classes' pages hear their news.", flush=True)
+            away = False
+
+    async def _tell_news(self) -> None:
+        """One poll: the versions of every watched class, and the news of those that changed to their streams."""
+        codes = {code for code, _ in self.watchers}
+        polled = await asyncio.to_thread(lambda: {code: self.versions(code) for code in codes})
+        for code, now in polled.items():
+            if code not in self.known or self.known[code] == now:
+                continue
+            before = self.known[code]
+            for kind in (WALL, SHOWN):
+                if not self.watchers.get((code, kind)) or not changed(kind, before, now):
                     continue
-                before, self.known[code] = self.known[code], now
-                for kind in (WALL, SHOWN):
-                    if not self.watchers.get((code, kind)) or not changed(kind, before, now):
-                        continue
-                    news = await asyncio.to_thread(self.message, code, kind, now)  # once for all of them
-                    for changes in self.watchers.get((code, kind), ()):
-                        if changes.full():
-                            changes.get_nowait()
-                        changes.put_nowait(news)
+                news = await asyncio.to_thread(self.message, code, kind, now)  # once for all of them
+                for changes in self.watchers.get((code, kind), ()):
+                    if changes.full():
+                        changes.get_nowait()
+                    changes.put_nowait(news)
+            if code in self.known:  # only once its news is out: a store away meanwhile leaves it to the next poll
+                self.known[code] = now
 
 
 def class_routes(classroom: Classroom) -> list[BaseRoute]:
     """The two streams of every class."""
-    watchers = ClassNews(classroom.versions, lambda code, version: shown_news(classroom, code, version))
+    watchers = ClassNews(classroom.versions, lambda code, version: shown_news(classroom, code, version),
+                         away=classroom.store.away)
 
     def following(kind: str):
         async def class_events(request: Request) -> Response:
