@@ -203,7 +203,10 @@ def test_the_class_model_fine_tuned_and_served_by_the_instructor_reaches_pages_o
         """Each page's next models' news: (its delay after ``since``, the MNIST model it names), by replica."""
         arrived = {}
         for page in pages:
-            moment, message = await page.models.next(15)
+            try:
+                moment, message = await page.models.next(15)
+            except asyncio.TimeoutError:
+                pytest.fail(f"no news of a new model reached the page on {page.replica} in 15 s")
             assert message["mnist"] != served, message
             arrived[page.replica] = (moment - since, message["mnist"])
         return arrived
