@@ -199,20 +199,28 @@ def test_a_model_trained_on_the_instructors_replica_reaches_pages_on_both(replic
 
 
 def test_the_class_model_fine_tuned_and_served_by_the_instructor_reaches_pages_on_both(replicas, events, shipped_mnist):
-    async def news_of_a_new_model(pages: list[Page], served: str, since: float) -> dict[str, tuple[float, str]]:
-        """Each page's next models' news: (its delay after ``since``, the MNIST model it names), by replica."""
-        arrived = {}
-        for page in pages:
+    async def networks(pages: list[Page]) -> list[dict]:
+        return [(await page.http.get(f"{page.url}cnn-demo/network/mnist.json")).json() for page in pages]
+
+    async def swapped(instructor: Page, event: str, asked: dict, said: str, watched: list[Page], served: str) -> dict:
+        """The instructor's ``event`` swaps the model served: each watched page hears of it within the bound, and
+        every replica serves the one it names; that model's network, as the pages fetch it."""
+        answer = (await instructor.run(events[event], [asked]))[0]
+        assert said in answer, answer
+        acknowledged, arrived = time.monotonic(), {}
+        for page in watched:
             try:
                 moment, message = await page.models.next(15)
             except asyncio.TimeoutError:
                 pytest.fail(f"no news of a new model reached the page on {page.replica} in 15 s")
-            assert message["mnist"] != served, message
-            arrived[page.replica] = (moment - since, message["mnist"])
-        return arrived
-
-    async def networks(pages: list[Page]) -> list[dict]:
-        return [(await page.http.get(f"{page.url}cnn-demo/network/mnist.json")).json() for page in pages]
+            arrived[page.replica] = (moment - acknowledged, message["mnist"])
+        print(f"{event}: the news reached the pages after",
+              {replica: f"{delay:.2f} s" for replica, (delay, _) in arrived.items()})
+        network = await networks(watched)
+        assert network[0] == network[1] and network[0]["model_id"] != served, "both replicas serve the new model"
+        for replica, (delay, model) in arrived.items():
+            assert model == network[0]["model_id"] and delay < NEWS_SECONDS + 1.5, (replica, delay)
+        return network[0]
 
     async def scenario() -> None:
         pages = await open_pages(replicas.url, 8)
@@ -242,31 +250,16 @@ def test_the_class_model_fine_tuned_and_served_by_the_instructor_reaches_pages_o
             assert "Fine-tuned:" in learned[2], learned  # the before and after, shown once the fine-tuning ends
             assert all(page.models.messages.empty() for page in watched), "nothing is served until the instructor says"
 
-            served = (await instructor.run(events["on_serve_class_model"], [asked]))[0]
-            assert "Every student is now served the class's model" in served, served
-            arrived = await news_of_a_new_model(watched, before[0]["model_id"], time.monotonic())
-            print("the class's model reached the pages after", {replica: f"{delay:.2f} s"
-                                                                  for replica, (delay, _) in arrived.items()})
-            class_model = await networks(watched)
-            assert class_model[0] == class_model[1], "both replicas serve the class's model"
-            assert class_model[0]["layers"] != before[0]["layers"]
-            for replica, (delay, model) in arrived.items():
-                assert model == class_model[0]["model_id"] and delay < NEWS_SECONDS + 1.5, (replica, delay)
-
-            reloaded = (await instructor.run(events["on_reload_saved_model"], [asked]))[0]
-            assert "Every student is served the saved model again" in reloaded, reloaded
-            arrived = await news_of_a_new_model(watched, class_model[0]["model_id"], time.monotonic())
-            print("the saved model reached the pages after", {replica: f"{delay:.2f} s"
-                                                                for replica, (delay, _) in arrived.items()})
-            saved = await networks(watched)
-            assert saved[0] == saved[1] and saved[0]["layers"] == layer_list(shipped_mnist), "the saved model's weights"
-            for replica, (delay, model) in arrived.items():
-                assert model == saved[0]["model_id"] and delay < NEWS_SECONDS + 1.5, (replica, delay)
+            class_model = await swapped(instructor, "on_serve_class_model", asked,
+                                        "Every student is now served the class's model", watched, before[0]["model_id"])
+            assert class_model["layers"] != before[0]["layers"], "the class's model has weights of its own"
+            saved = await swapped(instructor, "on_reload_saved_model", asked,
+                                  "Every student is served the saved model again", watched, class_model["model_id"])
+            assert saved["layers"] == layer_list(shipped_mnist), "the saved model's weights"
         finally:
             await close_pages(pages)
 
     asyncio.run(scenario())
-
 
 def test_a_replica_killed_mid_class_loses_no_acknowledged_drawing_and_its_students_carry_on(replicas, events):
     killed = replicas.replicas[1]
