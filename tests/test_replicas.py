@@ -21,11 +21,14 @@ import pytest
 
 from harness.classroom import KEY, event_index, page_digits, run_event, send_once
 from harness.replicas import Deployment, deployment
+from webapp.browser_model import layer_list
 
 COOKIE = "cnn-demo-replica"  # deploy/haproxy.cfg's
 NEWS_SECONDS = 2.0  # the issue's bound: the wall and the shown image reach every replica's pages within it
 PACE = 2.5  # seconds between a student's drawings: 25 s of class stay within the class's 10 sends a minute
 TRAINING = ["mnist", False, 1, 512, 0.003, 1, 4, 4, 0]  # the Model tab's form: one epoch, a small network
+# The instructor page's learning panel (ui/pages/class_learning.py): fine-tune, serve it to everyone, reload (undo).
+LEARNING = ("on_learn_from_class", "on_serve_class_model", "on_reload_saved_model")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def replicas(tmp_path_factory, offline_data_dir) -> Deployment:
 @pytest.fixture(scope="module")
 def events(replicas) -> dict[str, int]:
     return {name: event_index(replicas.url, name)
-            for name in ("class_open", "class_send", "class_wall", "class_show", "train")}
+            for name in ("class_open", "class_send", "class_wall", "class_show", "train", *LEARNING)}
 
 
 @dataclass
@@ -194,6 +197,69 @@ def test_a_model_trained_on_the_instructors_replica_reaches_pages_on_both(replic
 
     asyncio.run(scenario())
 
+
+def test_the_class_model_fine_tuned_and_served_by_the_instructor_reaches_pages_on_both(replicas, events, shipped_mnist):
+    async def networks(pages: list[Page]) -> list[dict]:
+        return [(await page.http.get(f"{page.url}cnn-demo/network/mnist.json")).json() for page in pages]
+
+    async def swapped(instructor: Page, event: str, asked: dict, said: str, watched: list[Page], served: str) -> dict:
+        """The instructor's ``event`` swaps the model served: each watched page hears of it within the bound, and
+        every replica serves the one it names; that model's network, as the pages fetch it."""
+        answer = (await instructor.run(events[event], [asked]))[0]
+        assert said in answer, answer
+        acknowledged, arrived = time.monotonic(), {}
+        for page in watched:
+            try:
+                moment, message = await page.models.next(15)
+            except asyncio.TimeoutError:
+                pytest.fail(f"no news of a new model reached the page on {page.replica} in 15 s")
+            arrived[page.replica] = (moment - acknowledged, message["mnist"])
+        print(f"{event}: the news reached the pages after",
+              {replica: f"{delay:.2f} s" for replica, (delay, _) in arrived.items()})
+        network = await networks(watched)
+        assert network[0] == network[1] and network[0]["model_id"] != served, "both replicas serve the new model"
+        for replica, (delay, model) in arrived.items():
+            assert model == network[0]["model_id"] and delay < NEWS_SECONDS + 1.5, (replica, delay)
+        return network[0]
+
+    async def scenario() -> None:
+        pages = await open_pages(replicas.url, 8)
+        try:
+            grouped = by_replica(pages)
+            assert sorted(grouped) == ["replica1", "replica2"], "students on both replicas"
+            watched = [grouped["replica1"][0], grouped["replica2"][0]]
+            instructor = grouped["replica1"][1]  # the instructor's page, held to replica1 as its students' are
+            assert (await instructor.http.get(f"{instructor.url}instructor")).status_code == 200
+            opened = await a_class([instructor], events)
+            asked = {"code": opened["code"], "token": opened["token"]}  # what the instructor page's events send
+            before = await networks(watched)
+            assert before[0] == before[1], "both replicas serve the one published model"
+
+            digits = page_digits(4 * len(pages), start=100)  # four a page: within the class's 10 sends a minute
+
+            async def four_drawings(i: int, page: Page) -> list[int]:
+                return [(await page.run(events["class_send"], [opened["code"], *digits[4 * i + k]]))[0]["number"]
+                        for k in range(4)]
+
+            numbers = sum(await asyncio.gather(*(four_drawings(i, page) for i, page in enumerate(pages))), [])
+            assert sorted(numbers) == list(range(1, len(digits) + 1)), "the class's digits, sent through both replicas"
+
+            started = time.monotonic()
+            learned = await instructor.run(events["on_learn_from_class"], [asked, False])
+            print(f"fine-tuned on {len(digits)} class digits in {time.monotonic() - started:.1f} s")
+            assert "Fine-tuned:" in learned[2], learned  # the before and after, shown once the fine-tuning ends
+            assert all(page.models.messages.empty() for page in watched), "nothing is served until the instructor says"
+
+            class_model = await swapped(instructor, "on_serve_class_model", asked,
+                                        "Every student is now served the class's model", watched, before[0]["model_id"])
+            assert class_model["layers"] != before[0]["layers"], "the class's model has weights of its own"
+            saved = await swapped(instructor, "on_reload_saved_model", asked,
+                                  "Every student is served the saved model again", watched, class_model["model_id"])
+            assert saved["layers"] == layer_list(shipped_mnist), "the saved model's weights"
+        finally:
+            await close_pages(pages)
+
+    asyncio.run(scenario())
 
 def test_a_replica_killed_mid_class_loses_no_acknowledged_drawing_and_its_students_carry_on(replicas, events):
     killed = replicas.replicas[1]
