@@ -4,9 +4,9 @@
     python -m benchmarks.bench_attribution --batch-invariance [--images 1000]
 
 Prints each method's time on one image and on a batch of 100 (p50/p90) with the peak resident
-memory of the batch, all twelve on one image together (target: 150 ms or less), what max-pool's
-rule for ties costs (each method against itself with TensorFlow's own max-pool gradient, built in
-this process and timed in turns), and the completeness error of Integrated Gradients per baseline
+memory of the batch, all twelve on one image together (target: 150 ms or less), each method against
+itself with TensorFlow's own backward passes (as before issue 18: built in this process and timed in
+turns; the target: nothing slower), with what max-pool's rule for ties costs alone, and the completeness error of Integrated Gradients per baseline
 on 100 test images of each dataset.
 
 ``--batch-invariance`` counts instead, per method and dataset, the test images whose map explained
@@ -64,7 +64,7 @@ def timings() -> None:
     totals = timings_ms(all_twelve, ONE_IMAGE_REPEATS)
     verdict = "within" if statistics.median(totals) <= ALL_TWELVE_TARGET_MS else "OVER"
     print(f"{'all twelve, one image':22s} {summary(totals)}   ({verdict} the {ALL_TWELVE_TARGET_MS} ms target)")
-    tie_rule_cost(model, images, methods)
+    backward_pass_cost(model, images, methods)
 
     print(f"Integrated Gradients' completeness error, {BATCH} test images, the predicted class:")
     for dataset in ("mnist", "fashion_mnist"):
@@ -86,24 +86,38 @@ def cpu_ms(explain) -> float:
     return (time.process_time() - start) * 1000
 
 
-def tie_rule_cost(model, images: np.ndarray, methods: dict[str, AttributionMethod]) -> None:
-    """Each method against itself with TensorFlow's own max-pool gradient (no rule for ties), built and
-    traced in this process with ``forward`` calling the pooling layers directly; both timed in turns."""
-    with mock.patch.object(explainers.forward, "max_pool", lambda layer, x: layer(x, training=False)):
-        own = {name: METHODS[name](model) for name in methods}
-        for method in own.values():  # traced now, while forward uses TensorFlow's own gradient
+# TensorFlow's own backward passes, as before issue 18: max-pool's gradient by comparing float values, the first
+# convolution's by its own kernel.
+TF_OWN_MAX_POOL = {"max_pool": lambda layer, x: layer(x, training=False)}
+TF_OWN_CONVOLUTION = {"convolve": lambda layer, x: layer.convolution_op(x, layer.kernel)}
+
+
+def traced_with(model, images: np.ndarray, patches: dict) -> dict[str, AttributionMethod]:
+    """The twelve methods built and traced while ``forward`` uses ``patches``: they keep them."""
+    with mock.patch.multiple(explainers.forward, **patches):
+        methods = {name: METHODS[name](model) for name in METHODS}
+        for method in methods.values():
             method.explain(images)
-    print(f"Max-pool's rule for ties against TensorFlow's own gradient (CPU time, p50 of {ONE_IMAGE_REPEATS} "
-          f"single images and {TURNS} batches of {BATCH}, in turns):")
+    return methods
+
+
+def backward_pass_cost(model, images: np.ndarray, methods: dict[str, AttributionMethod]) -> None:
+    """Each method against itself with TensorFlow's own backward passes (before), and with max-pool's rule for
+    ties alone (the first convolution's gradient TensorFlow's), all timed in turns."""
+    before = traced_with(model, images, {**TF_OWN_MAX_POOL, **TF_OWN_CONVOLUTION})
+    rule_alone = traced_with(model, images, TF_OWN_CONVOLUTION)
+    print(f"Against TensorFlow's own backward passes (CPU time, p50 of {ONE_IMAGE_REPEATS} single images and "
+          f"{TURNS} batches of {BATCH}, in turns): now (max-pool's rule for ties and the faster first convolution) "
+          f"vs before, and the rule alone vs before:")
     for name, method in methods.items():
-        pairs = {"one image": [(cpu_ms(lambda: method.explain(images[i % BATCH])),
-                                cpu_ms(lambda: own[name].explain(images[i % BATCH])))
-                               for i in range(ONE_IMAGE_REPEATS)],
-                 "batch": [(cpu_ms(lambda: method.explain(images)), cpu_ms(lambda: own[name].explain(images)))
-                           for _ in range(TURNS)]}
-        cells = [f"{kind} {statistics.median(r for r, _ in times):7.1f} ms vs "
-                 f"{statistics.median(o for _, o in times):7.1f} ({statistics.median(r / o for r, o in times):.2f}x)"
-                 for kind, times in pairs.items()]
+        cells = []
+        for kind, count, call in (("one image", ONE_IMAGE_REPEATS, lambda m, i: m.explain(images[i % BATCH])),
+                                  ("batch", TURNS, lambda m, i: m.explain(images))):
+            times = [[cpu_ms(lambda: call(m, i)) for m in (method, before[name], rule_alone[name])] for i in range(count)]
+            now, then, rule = (statistics.median(t[k] for t in times) for k in range(3))
+            ratio = statistics.median(t[0] / t[1] for t in times)
+            rule_ratio = statistics.median(t[2] / t[1] for t in times)
+            cells.append(f"{kind} {now:7.1f} ms vs {then:7.1f} ({ratio:.2f}x; rule alone {rule:7.1f}, {rule_ratio:.2f}x)")
         print(f"  {name:22s} " + "   ".join(cells), flush=True)
 
 

@@ -1,6 +1,7 @@
 """Replicas behind the load balancer (issue 24): page loads and class sends per second, with one and with two.
 
     python -m benchmarks.bench_replicas [--students 100] [--senders 60] [--sends 8] [--rounds 3]
+    python -m benchmarks.bench_replicas --replica-cores 0.4      # each replica held to 0.4 of a core (root)
 
 A deployment of one replica and one of two (harness/replicas.py: each a PostgreSQL cluster of its own, HAProxy on
 deploy/haproxy.cfg, demo.py replicas sharing the class store and the served models), both running at once and
@@ -15,6 +16,11 @@ through the balancer:
 Then the ratios of two replicas to one (the issue's target: 1.7x), and the CPU each part spent per request (the
 replicas, HAProxy, PostgreSQL, each with its children), from which what one more machine of replicas would add
 is estimated. The simulated clients run on the same cores as everything else: their CPU is printed too.
+
+On a machine of two cores, one replica and the clients that load it already fill both, and a second replica has
+nothing left to add. ``--replica-cores`` measures what the issue asks about instead, one replica per core, scaled
+down: each replica is held to that share of a core (a cgroup CPU quota, harness/cpu_quota.py), one replica or
+two, and the clients, HAProxy and PostgreSQL have the rest of the machine.
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ import httpx
 from benchmarks.bench_page_load import Crowd, crowd_figures, listen_overflows
 from harness.browser import chromium
 from harness.classroom import KEY, event_index, page_digits, run_event, send_once
+from harness.cpu_quota import cpu_quota
 from harness.load.page_replay import replay, run
 from harness.load.sampling import own_cpu_seconds
 from harness.page_recording import Visit, record_visits
@@ -46,9 +53,8 @@ WARM_PAGES = 6  # loaded first, so that each replica has made and compressed wha
 CORES_PER_MACHINE = 2  # the machine the estimate adds: one like this one
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU time of a process, its children that ended, and its living descendants (PostgreSQL's backends, the
-    app's long-job workers)."""
+def process_tree(pid: int) -> list[int]:
+    """A process and its living descendants (PostgreSQL's backends, the app's long-job workers)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -56,15 +62,22 @@ def tree_cpu_seconds(pid: int) -> float:
         except OSError:  # it ended meanwhile
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, pending = 0.0, [pid]
+    tree, pending = [], [pid]
     while pending:
-        current = pending.pop()
+        tree.append(pending.pop())
+        pending.extend(children.get(tree[-1], []))
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process, its children that ended, and its living descendants."""
+    total = 0.0
+    for current in process_tree(pid):
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-        pending.extend(children.get(current, []))
     return total
 
 
@@ -188,7 +201,8 @@ def report(rounds: list[tuple[Figures, Figures]], args: argparse.Namespace) -> N
     two_sends = median(two.sends.per_second for _, two in rounds)
     pages_ratios = [two.pages_per_second / one.pages_per_second for one, two in rounds]
     sends_ratios = [two.sends.per_second / one.sends.per_second for one, two in rounds]
-    print(f"\nthrough the balancer, on {os.cpu_count()} cores, median of {len(rounds)} alternating rounds"
+    held = f", each replica held to {args.replica_cores:g} of a core" if args.replica_cores else ""
+    print(f"\nthrough the balancer, on {os.cpu_count()} cores{held}, median of {len(rounds)} alternating rounds"
           f"\n                                      one replica   two replicas   ratio (each round's)")
     print(f"page loads per second ({args.students} at once)   {one_pages:8.1f}      {two_pages:8.1f}      "
           f"{two_pages / one_pages:.2f}x ({', '.join(f'{r:.2f}' for r in pages_ratios)})")
@@ -222,6 +236,9 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=60, help="students sending drawings at once")
     parser.add_argument("--sends", type=int, default=8, help="drawings each (the class takes 10 a minute)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each on one replica then on two")
+    parser.add_argument("--replica-cores", type=float, default=None,
+                        help="hold each replica to this much CPU (a cgroup quota, root only: 0.4 = 40%% of a core), so "
+                             "that replicas are measured as if each had a core of its own and the clients the rest")
     args = parser.parse_args()
     allow_many_connections()
     work = Path(tempfile.mkdtemp(prefix="bench-replicas-"))
@@ -231,6 +248,11 @@ def main() -> None:
             for count in (1, 2):
                 (work / f"replicas-{count}").mkdir()
                 deployed.append(stack.enter_context(deployment(work / f"replicas-{count}", replicas=count)))
+            if args.replica_cores:
+                for count, one in zip((1, 2), deployed):
+                    for replica in one.replicas:
+                        stack.enter_context(cpu_quota(f"bench-{count}-{replica.name}", process_tree(replica.process.pid),
+                                                      args.replica_cores))
             with chromium() as browser:
                 visits = [record_visits(browser, one.url)[0] for one in deployed]
             for one, visit in zip(deployed, visits):

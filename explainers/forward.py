@@ -7,7 +7,8 @@ built and loaded models alike, and it lets guided backpropagation swap the ReLU.
 
 Every explainer's gradient goes through here, so this is where max-pool gets its backward rule for
 ties (explainers/max_pool.py): a map then does not depend on the batch it is computed in, nor on the
-CPU's kernels.
+CPU's kernels; and where the first convolution gets a faster kernel for its backward pass
+(explainers/convolution.py).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Callable, Iterable
 import keras
 import tensorflow as tf
 
+from explainers.convolution import convolve
 from explainers.max_pool import max_pool
 
 Activation = Callable[[tf.Tensor], tf.Tensor]
@@ -32,8 +34,9 @@ def forward(model: keras.Model, images: tf.Tensor, capture: Iterable[str] = (),
     captured: dict[str, tf.Tensor] = {}
     x = images
     for layer in model.layers:
-        if conv_activation is not None and isinstance(layer, keras.layers.Conv2D):
-            x = conv_activation(layer.convolution_op(x, layer.kernel) + layer.bias)
+        if isinstance(layer, keras.layers.Conv2D):
+            x = convolve(layer, x) + layer.bias if layer.use_bias else convolve(layer, x)
+            x = (conv_activation or layer.activation)(x)
         elif isinstance(layer, keras.layers.MaxPooling2D):
             x = max_pool(layer, x)
         else:

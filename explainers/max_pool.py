@@ -53,10 +53,11 @@ def routed_gradient(inputs: tf.Tensor, pooled: tf.Tensor, upstream: tf.Tensor,
     TensorFlow's own max-pool gradient does the routing (one fast kernel: the rule written out in tensor
     operations made a gradient pass 3.5 times slower), applied to a stand-in for the inputs whose largest
     value in every window is that cell, and that cell alone: each tied cell holds its rank counted from the
-    end of the scan (4, 3, 2, 1 in a 2x2 window), every other cell 0. Even so a gradient pass of a large
-    batch takes about a third longer than with TensorFlow's gradient alone (``bench_attribution``): the
-    stand-in costs a handful of passes over the inputs. The windows do not overlap (strides = pool size,
-    valid padding); rows and columns beyond the last whole window belong to none and get zero.
+    end of the scan (4, 3, 2, 1 in a 2x2 window), every other cell 0. The stand-in costs a handful of passes
+    over the inputs: a gradient pass of a large batch takes about a third longer than with TensorFlow's
+    gradient alone, which the faster first convolution (explainers/convolution.py) mostly wins back
+    (``bench_attribution``). The windows do not overlap (strides = pool size, valid padding); rows and
+    columns beyond the last whole window belong to none and get zero.
     """
     rows, cols = pool_size
     down, across, channels = pooled.shape[1:]
@@ -68,8 +69,8 @@ def routed_gradient(inputs: tf.Tensor, pooled: tf.Tensor, upstream: tf.Tensor,
     threshold = tf.reshape(threshold, [batch, height, width, channels])
     whole = inputs.shape[1:3] == (height, width)  # no rows or columns left over
     cells = inputs if whole else inputs[:, :height, :width]
-    rank = np.arange(rows * cols, 0, -1, dtype=np.float32).reshape(rows, cols)
-    rank = np.tile(rank, (down, across))[:, :, np.newaxis]  # (height, width, 1)
+    rank = np.arange(rows * cols, 0, -1, dtype=np.float32).reshape(rows, cols, 1)
+    rank = np.tile(rank, (down, across, channels))  # (height, width, channels): broadcast over the batch alone
     stand_in = tf.cast(cells >= threshold, cells.dtype) * rank
     with tf.GradientTape() as tape:
         tape.watch(stand_in)
