@@ -150,8 +150,8 @@ async def send_drawings(url: str, senders: int, sends: int) -> Sends:
 
     async def student(number: int) -> int:
         async with httpx.AsyncClient(timeout=60) as page, page.stream("GET", f"{url}cnn-demo/models/events"):
-            # The models' news held open as a page holds it (the connections the balancer counts to choose a
-            # replica); its answer brings the balancer's cookie, which holds the sends to the same replica.
+            # The models' news held open as a page holds it; its answer brings the balancer's cookie, which holds
+            # the sends to the same replica.
             session, acknowledged = uuid.uuid4().hex, 0
             for image, meant in digits[number * sends:(number + 1) * sends]:
                 sent, error = await send_once(page, url, index, session, [code, image, meant])

@@ -64,7 +64,7 @@ class Page:
 
 async def open_pages(url: str, count: int) -> list[Page]:
     """``count`` pages loaded through the balancer, one after the other (as students arrive), each holding its
-    models' news open, as a page does (the connections the balancer counts to choose a replica)."""
+    models' news open, as a page does."""
     pages = []
     for _ in range(count):
         http = httpx.AsyncClient(timeout=httpx.Timeout(60, connect=10))
