@@ -61,8 +61,9 @@ def test_the_image_gradient_is_tensorflows_and_the_definitions(first_conv, paddi
     reference = by_definition(upstream.numpy(), layer.kernel.numpy(), padding)
     scale = np.abs(reference).max()
     assert ours.shape == reference.shape == theirs.shape == (batch, 28, 28, 1)
-    assert np.abs(ours - reference).max() <= 1e-6 * scale  # float32 sums of at most 72 terms
-    assert np.abs(theirs.numpy() - reference).max() <= 1e-6 * scale
+    # float32 sums of 72 terms, in an order each kernel chooses (a wrong filter is off by the map's own size)
+    assert np.abs(ours - reference).max() <= 1e-5 * scale
+    assert np.abs(theirs.numpy() - reference).max() <= 1e-5 * scale
 
 
 def test_the_forward_pass_and_the_kernels_gradient_are_tensorflows(first_conv, shipped_mnist, mnist_test):
@@ -75,7 +76,7 @@ def test_the_forward_pass_and_the_kernels_gradient_are_tensorflows(first_conv, s
     own_image_grad, own_kernel_grad = tensorflows_own(first_conv, images, upstream)
     assert np.array_equal(maps.numpy(), first_conv.convolution_op(images, first_conv.kernel).numpy())
     np.testing.assert_allclose(kernel_grad.numpy(), own_kernel_grad.numpy(), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(image_grad.numpy(), own_image_grad.numpy(), atol=1e-6 * np.abs(own_image_grad).max())
+    np.testing.assert_allclose(image_grad.numpy(), own_image_grad.numpy(), atol=1e-5 * np.abs(own_image_grad).max())
     captured, logits = forward(shipped_mnist, images, capture=["conv1", "conv2"])
     assert np.array_equal(captured["conv1"].numpy(), first_conv(images).numpy())  # the layer's own outputs
     np.testing.assert_allclose(logits.numpy(), shipped_mnist(images).numpy(), rtol=1e-5, atol=1e-5)
