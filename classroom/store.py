@@ -355,11 +355,8 @@ class ClassStore:
         or TooManySends (their sends in the minute before ``now``) refuse it, and then nothing is written."""
         pixels = encode_image(image)
         with self.engine.transaction(write=True) as tx:
-            counted = tx.row("UPDATE classes SET sent = sent + 1, version = version + 1"
-                             " WHERE code = :code AND expires_at > :now RETURNING sent", code=code, now=now)
-            if counted is None:
-                raise NoSuchClass()
-            if counted[0] > max_per_class:
+            number = self._count(tx, code, now, "sent")
+            if number > max_per_class:
                 raise ClassFull()
             recent, first = tx.row("SELECT COUNT(*), MIN(sent_at) FROM drawings WHERE class_code = :code"
                                    " AND sender_digest = :sender AND sent_at > :since",
@@ -368,16 +365,32 @@ class ClassStore:
                 raise TooManySends(retry_after=first + 60.0 - now)
             tx.rows("INSERT INTO drawings (class_code, number, sender_digest, sent_at, meant, predicted, pixels,"
                     " hidden, withdrawn) VALUES (:code, :number, :sender, :now, :meant, :predicted, :pixels, 0, 0)",
-                    code=code, number=counted[0], sender=sender_digest, now=now, meant=meant, predicted=predicted,
+                    code=code, number=number, sender=sender_digest, now=now, meant=meant, predicted=predicted,
                     pixels=pixels)
+        return number
+
+    @staticmethod
+    def _count(tx: Transaction, code: str, now: float, counter: str) -> int:
+        """Add one to the open class ``code``'s ``counter`` ("sent" or "shown_version") and to its version, in
+        ``tx``; the new count. NoSuchClass if no open class has that code. Updating the class's row first also
+        makes concurrent writers to the class wait for each other (its row lock) in every engine."""
+        counted = tx.row(f"UPDATE classes SET {counter} = {counter} + 1, version = version + 1"
+                         f" WHERE code = :code AND expires_at > :now RETURNING {counter}", code=code, now=now)
+        if counted is None:
+            raise NoSuchClass()
         return counted[0]
+
+    @staticmethod
+    def _require_open(tx: Transaction, code: str, now: float) -> None:
+        """NoSuchClass unless ``code`` is an open class."""
+        if tx.row("SELECT code FROM classes WHERE code = :code AND expires_at > :now", code=code, now=now) is None:
+            raise NoSuchClass()
 
     def _change(self, code: str, now: float, sql: str, **params: object) -> bool:
         """Run an UPDATE of one drawing of the open class ``code`` (``sql`` ends with RETURNING); if it changed
         one, bump the class's version."""
         with self.engine.transaction(write=True) as tx:
-            if tx.row("SELECT code FROM classes WHERE code = :code AND expires_at > :now", code=code, now=now) is None:
-                raise NoSuchClass()
+            self._require_open(tx, code, now)
             changed = tx.rows(sql, code=code, **params)
             if changed:
                 tx.rows("UPDATE classes SET version = version + 1 WHERE code = :code", code=code)
@@ -436,22 +449,18 @@ class ClassStore:
         """Show ``image`` to the open class ``code`` in place of what it showed; the new shown version."""
         pixels = encode_image(image)
         with self.engine.transaction(write=True) as tx:
-            counted = tx.row("UPDATE classes SET shown_version = shown_version + 1, version = version + 1"
-                             " WHERE code = :code AND expires_at > :now RETURNING shown_version", code=code, now=now)
-            if counted is None:
-                raise NoSuchClass()
+            version = self._count(tx, code, now, "shown_version")
             tx.rows("DELETE FROM shown_images WHERE class_code = :code", code=code)
             tx.rows("INSERT INTO shown_images (class_code, pixels, target, method, source, source_number, source_label,"
                     " shown_at) VALUES (:code, :pixels, :target, :method, :source, :number, :label, :now)",
                     code=code, pixels=pixels, target=target, method=method, source=source, number=source_number,
                     label=source_label, now=now)
-        return counted[0]
+        return version
 
     def stop_showing(self, code: str, now: float) -> bool:
         """Show the open class ``code`` nothing; False if it showed nothing."""
         with self.engine.transaction(write=True) as tx:
-            if tx.row("SELECT code FROM classes WHERE code = :code AND expires_at > :now", code=code, now=now) is None:
-                raise NoSuchClass()
+            self._require_open(tx, code, now)
             stopped = tx.rows("DELETE FROM shown_images WHERE class_code = :code RETURNING class_code", code=code)
             if stopped:
                 tx.rows("UPDATE classes SET shown_version = shown_version + 1, version = version + 1"
