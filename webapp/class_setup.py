@@ -57,7 +57,7 @@ def _keep_erasing(classroom: Classroom) -> None:
         time.sleep(ERASE_EVERY_SECONDS)
         try:
             classroom.erase_expired()
-        except classroom.store.away as err:  # a database away for a while: erased at a later turn
+        except (sqlite3.Error, psycopg.Error) as err:  # a database away for a while: erased at a later turn
             print(f"⚠️  Expired classes could not be erased this time ({type(err).__name__}); trying again in "
                   f"{ERASE_EVERY_SECONDS:.0f} s.", flush=True)
 
