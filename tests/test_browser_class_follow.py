@@ -5,7 +5,8 @@ The instructor shows everyone a drawing from the wall (HiResCAM, a chosen target
 (Grad-CAM, the predicted class) to a student who has wandered off to another tab: every student page switches
 to it within 2 s of the click, with the right image, target and method, and its own network's views equal the
 Python model's for that image. A student steps back to their own drawing and rejoins; a page opened afterwards
-lands on what is shown; the wall's button stops it. The wall's table reads the class's digits with the served
+lands on what is shown; the instructor shows a photo-like picture of a digit they upload (and a file that is no
+picture is refused in words, showing nothing); the wall's button stops it. The wall's table reads the class's digits with the served
 model, digit by digit, beside MNIST's test digits. A student's page, without the token, cannot show anything
 (through the API and by the events' index). Screenshots go to $SCREENSHOT_DIR (default: a pytest folder).
 """
@@ -19,6 +20,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+from cnn.preprocessing import image_to_mnist, load_upload
 from harness.app_server import raw_call
 from harness.batch_invariance import undecided
 from harness.browser import draw_digit, open_page, shoot
@@ -116,6 +118,11 @@ def show(wall, choice: str, target: str, method: str, **chosen) -> float:
     """Choose what to show on the instructor's page and press Show everyone; when it was pressed."""
     panel = wall.locator("#class-show")
     panel.get_by_label(choice, exact=True).check()
+    if "upload" in chosen:
+        if panel.get_by_role("button", name="Clear").count():  # the picture uploaded before
+            panel.get_by_role("button", name="Clear").click()
+        panel.locator("input[type=file]").set_input_files(chosen["upload"])
+        expect(panel).to_contain_text(chosen["upload"].name)  # uploaded, before the click sends it
     if "test_image" in chosen:
         box = panel.get_by_label("Test image (0 to 9,999)")
         box.fill(str(chosen["test_image"]))
@@ -128,13 +135,24 @@ def show(wall, choice: str, target: str, method: str, **chosen) -> float:
     return pressed
 
 
+def paper_digit(path):
+    """A picture of a 7 as a phone photographs one: dark ink, thick, on light grey paper, larger than 28x28."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (240, 300), (226, 222, 214))
+    ImageDraw.Draw(picture).line([(50, 60), (190, 60), (110, 250)], fill=(30, 30, 40), width=24, joint="curve")
+    picture.save(path)
+    return path
+
+
 def reached_everyone(students: list, version: int, pressed: float) -> list[float]:
     delays = [wait_for_shown(page, version)["at"] / 1000 - pressed for page in students]
     print(f"shown #{version}: on the five pages {', '.join(f'{d:.2f}' for d in delays)} s after the click")
     return delays
 
 
-def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_made, screens, shipped_mnist):
+def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_made, screens, shipped_mnist,
+                                                       tmp_path):
     client = Client(server, verbose=False)
     opened = client.predict(KEY, api_name="/class_open")
     code, token = opened["code"], opened["token"]
@@ -207,6 +225,23 @@ def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_
     late.wait_for_function(f"() => Math.abs(document.querySelector('{BAR}').getBoundingClientRect().top) < 2")
     shoot(late, screens, "follow-late-joiner-phone", full_page=False)
 
+    # A picture the instructor uploads, LayerCAM for class 7: read as the Grad-CAM tab reads an upload.
+    picture = paper_digit(tmp_path / "photo-of-a-seven.png")
+    pressed = show(wall, "an upload", "7", "LayerCAM", upload=picture)
+    delays = reached_everyone(students, 3, pressed)
+    uploaded = image_to_mnist(load_upload(picture))
+    for page in students + [late]:
+        check_view(page, uploaded, 7, "LayerCAM", shipped_mnist)
+        expect(page.locator(BAR)).to_contain_text("a picture the instructor uploaded")
+    assert max(delays) <= SHOW_DELAY, delays
+    shoot(wall, screens, "follow-instructor-upload")
+    # A file that is no picture: refused in words on the instructor's page, and nothing new is shown.
+    not_a_picture = tmp_path / "notes.png"
+    not_a_picture.write_text("these are my lecture notes, not a picture")
+    show(wall, "an upload", "7", "LayerCAM", upload=not_a_picture)
+    expect(wall.locator(".toast-body")).to_contain_text("That file is not an image we can read")
+    assert late.evaluate("() => window.cnnDemo.shown.shown") == 3
+
     # A student's page cannot show anything: it has no token (the API and the page's events, by index).
     assert token not in late.content()
     image = page_digits(1, start=0)[0][0]
@@ -217,7 +252,7 @@ def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_
     page_event = raw_call(server, event_index(server, "on_show_everyone"),
                           [{"code": code, "token": None, "number": 1}, "drawing", 0, None, 0, -1, "Grad-CAM"])
     assert not page_event["success"] and "needs its instructor token" in page_event["output"]["error"]
-    assert client.predict(code, api_name="/class_shown")["method"] == "Grad-CAM", "still the instructor's"
+    assert client.predict(code, api_name="/class_shown")["method"] == "LayerCAM", "still the instructor's"
 
     # The wall's button stops it: every page goes back to its own drawing.
     wall.locator(".cw-showing").get_by_role("button", name="Stop showing").click()
