@@ -34,14 +34,17 @@ class ModelCard:
     training_seconds: float
     trained_at: str  # ISO 8601, UTC
     versions: dict[str, str]
+    # A fine-tuning starts from a trained model: its card, so that "on 350 images" is not read as all it learned from.
+    fine_tuned_from: ModelCard | None = None
 
     @classmethod
     def of_training(cls, dataset: str, architecture: Architecture, config: TrainingConfig, parameters: int,
-                    train_images: int, test_accuracy: float, training_seconds: float) -> ModelCard:
-        """The card of a model trained just now, on this machine."""
+                    train_images: int, test_accuracy: float, training_seconds: float,
+                    fine_tuned_from: ModelCard | None = None) -> ModelCard:
+        """The card of a model trained just now, on this machine (from ``fine_tuned_from``'s model, if given)."""
         return cls(dataset, architecture, parameters, config, train_images, round(test_accuracy, 5),
                    round(training_seconds, 1), dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                   library_versions())
+                   library_versions(), fine_tuned_from)
 
     def to_dict(self) -> dict:
         """The JSON layout of the shipped cards: the recipe's fields at the top level."""
@@ -49,7 +52,8 @@ class ModelCard:
                 "architecture": self.architecture.to_dict() | {"description": self.architecture.describe()},
                 "parameters": self.parameters, **dataclasses.asdict(self.config),
                 "train_images": self.train_images, "test_accuracy": self.test_accuracy,
-                "training_seconds": self.training_seconds, "trained_at": self.trained_at, "versions": self.versions}
+                "training_seconds": self.training_seconds, "trained_at": self.trained_at, "versions": self.versions,
+                **({} if self.fine_tuned_from is None else {"fine_tuned_from": self.fine_tuned_from.to_dict()})}
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelCard:
@@ -57,4 +61,5 @@ class ModelCard:
         recipe = {field.name: data[field.name] for field in dataclasses.fields(TrainingConfig)}
         return cls(str(data["dataset"]), Architecture.from_dict(data["architecture"]), int(data["parameters"]),
                    TrainingConfig(**recipe), int(data["train_images"]), float(data["test_accuracy"]),
-                   float(data["training_seconds"]), str(data["trained_at"]), dict(data["versions"]))
+                   float(data["training_seconds"]), str(data["trained_at"]), dict(data["versions"]),
+                   cls.from_dict(data["fine_tuned_from"]) if "fine_tuned_from" in data else None)

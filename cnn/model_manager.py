@@ -264,7 +264,7 @@ class ModelManager:
                 if trained.model is not None:
                     card = ModelCard.of_training(dataset, architecture_of(trained.model), request.config,
                                                  int(trained.model.count_params()), trained.train_images,
-                                                 trained.test_accuracy, trained.result.seconds)
+                                                 trained.test_accuracy, trained.result.seconds, served.card)
                     save_model(trained.model, self.variant_path(dataset, variant), card)
                     with self._load_lock:
                         self._variants[(dataset, variant)] = trained.model

@@ -19,6 +19,7 @@ from cnn.model_store import card_path, load_card
 from harness.classroom import KEY, new_writers
 from webapp.class_data import HELD_OUT, ClassReadings, held_out
 from webapp.class_learning import ClassTutor, before_after_html, class_variant, forget_class_model, learning_updates
+from webapp.header import model_card
 from webapp.policy import NotAllowedError, ServerPolicy
 from webapp.served import ServedExplainers
 
@@ -124,6 +125,11 @@ def test_learning_from_new_writers_raises_the_held_out_accuracy_and_serves_nothi
     assert all(np.array_equal(a, b) for a, b in zip(served.model.get_weights(), saved_weights))
     tutor.serve(asked)
     assert manager.get("mnist").model is variant
+    card = manager.get("mnist").card
+    assert card.fine_tuned_from == served.card and card.train_images == job.trained.train_images
+    header = model_card(manager.get("mnist"))  # what every page's header says of the model served now
+    assert (f"fine-tuned {card.trained_at[:16].replace('T', ' ')} UTC on {card.train_images:,} images" in header
+            and f"from the model trained {served.card.trained_at[:10]} on 60,000 images" in header), header
     table, expected = table_reads(readings, classroom, opened, meant, read(variant, images))
     assert table["read_right"] == expected, "the wall's table reads again with the model served now"
     tutor.reload(asked)

@@ -18,9 +18,14 @@ def model_card(served: ServedModel) -> str:
                       f"Adam lr {recipe.learning_rate:g}" \
                       f"{' (cosine decay)' if recipe.lr_schedule == 'cosine' else ''}" \
                       f"{', augmented' if recipe.augment else ''}, seed {recipe.seed}"
-        lines.append(f"test accuracy **{card.test_accuracy:.2%}** on 10,000 unseen images · trained "
+        trained = "fine-tuned" if card.fine_tuned_from else "trained"
+        lines.append(f"test accuracy **{card.test_accuracy:.2%}** on 10,000 unseen images · {trained} "
                      f"{card.trained_at[:16].replace('T', ' ')} UTC on {card.train_images:,} images "
                      f"({recipe_text}, {card.training_seconds:.0f} s)")
+        if card.fine_tuned_from:
+            base = card.fine_tuned_from
+            lines.append(f"from the model trained {base.trained_at[:10]} on {base.train_images:,} images "
+                         f"(test accuracy {base.test_accuracy:.2%})")
     else:
         lines.append("no training record was saved with this model (e.g. a legacy .h5 file)")
     return "  \n".join(lines)
