@@ -58,6 +58,13 @@ def routed_gradient(inputs: tf.Tensor, pooled: tf.Tensor, upstream: tf.Tensor,
     gradient alone, which the faster first convolution (explainers/convolution.py) mostly wins back
     (``bench_attribution``). The windows do not overlap (strides = pool size, valid padding); rows and
     columns beyond the last whole window belong to none and get zero.
+
+    Measured and not cheaper (100 images' conv2 maps, 1.02 ms here against TensorFlow's 0.57, which reuses the
+    forward pass's record of each window's maximum): clamping the inputs to the threshold (0.88 ms, but ties
+    then left to how a kernel breaks exact ones), spreading the threshold by nearest-neighbour resizing, a
+    transposed convolution or depth_to_space, 6-D broadcasting, argmax operations, quarter planes, tf.where,
+    a dilation's gradient (one operation, fixed offsets for a tolerance: 0.80 ms, slower on more images),
+    and XLA (faster on one image, 1.3 times slower on 100, and a compilation per batch size).
     """
     rows, cols = pool_size
     down, across, channels = pooled.shape[1:]
