@@ -17,6 +17,7 @@ from cnn.datasets import load_split, to_model_input
 from harness.app_server import ROOT, running_app
 from harness.browser import RequestLog, chromium
 from harness.data_folder import write_offline_data_dir
+from harness.replicas import Deployment, deployment
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +101,11 @@ def screens(tmp_path_factory) -> Path:
     folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path_factory.mktemp("screens"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory, offline_data_dir) -> Iterator[Deployment]:
+    """Two replicas of the app behind HAProxy, sharing a PostgreSQL cluster and the served models (a module's own:
+    tests/test_replicas.py through HTTP clients, tests/test_browser_replicas.py in Chromium)."""
+    with deployment(tmp_path_factory.mktemp("replicas"), replicas=2, data_dir=str(offline_data_dir)) as running:
+        yield running

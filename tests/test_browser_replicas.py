@@ -1,4 +1,4 @@
-"""The class in Chromium through the balancer (issue 24): the deployment of tests/test_replicas.py (two replicas,
+"""The class in Chromium through the balancer (issue 24): the deployment tests/test_replicas.py uses (two replicas,
 PostgreSQL, HAProxy on deploy/haproxy.cfg), but its student pages are real Chromium pages, one browser context
 each, so that the page's own JavaScript (the class's news and shown-image streams, the models' news) and the
 balancer's sticky cookie (httponly, SameSite=Lax) are exercised as a class uses them.
@@ -18,11 +18,10 @@ import numpy as np
 import pytest
 
 from harness.browser import open_page, shoot
-from harness.classroom import page_digits
+from harness.classroom import event_index, page_digits
 from tests.test_browser_class import send
 from tests.test_browser_class_follow import show, wait_for_shown
 from tests.test_replicas import COOKIE, NEWS_SECONDS, a_class, close_pages, open_pages
-from tests.test_replicas import events, replicas  # noqa: F401  (the fixtures: the same deployment)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -40,13 +39,13 @@ def patient_assertions():
     expect.set_options(timeout=5_000)
 
 
-def opened_class(url: str, indices: dict[str, int]) -> dict:
+def opened_class(url: str) -> dict:
     """A class opened through the balancer with the instructor key, by the API (as tests/test_replicas.py); in a
     thread of its own, since Playwright's synchronous API holds this one's event loop."""
     async def opening() -> dict:
         pages = await open_pages(url, 1)
         try:
-            return await a_class(pages, indices)
+            return await a_class(pages, {"class_open": event_index(url, "class_open")})
         finally:
             await close_pages(pages)
 
@@ -62,9 +61,8 @@ def replica_of(page) -> str:
     return cookies[0]["value"]
 
 
-def test_a_class_in_chromium_on_two_replicas_behind_the_balancer(
-        replicas, events, browser, requests_made, screens):  # noqa: F811 (the fixtures imported above)
-    opened = opened_class(replicas.url, events)
+def test_a_class_in_chromium_on_two_replicas_behind_the_balancer(replicas, browser, requests_made, screens):
+    opened = opened_class(replicas.url)
     code = opened["code"]
     assert opened["instructor_link"].startswith(replicas.url), "the links name the balancer, as the caller reached it"
     students = [open_page(browser, f"{replicas.url}?class={code}", requests_made, DESKTOP, LOAD_TIMEOUT)

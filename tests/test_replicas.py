@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 
 from harness.classroom import KEY, event_index, page_digits, run_event, send_once
-from harness.replicas import Deployment, deployment
 from webapp.browser_model import layer_list
 
 COOKIE = "cnn-demo-replica"  # deploy/haproxy.cfg's
@@ -29,12 +28,6 @@ PACE = 2.5  # seconds between a student's drawings: 25 s of class stay within th
 TRAINING = ["mnist", False, 1, 512, 0.003, 1, 4, 4, 0]  # the Model tab's form: one epoch, a small network
 # The instructor page's learning panel (ui/pages/class_learning.py): fine-tune, serve it to everyone, reload (undo).
 LEARNING = ("on_learn_from_class", "on_serve_class_model", "on_reload_saved_model")
-
-
-@pytest.fixture(scope="module")
-def replicas(tmp_path_factory, offline_data_dir) -> Deployment:
-    with deployment(tmp_path_factory.mktemp("replicas"), replicas=2, data_dir=str(offline_data_dir)) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
