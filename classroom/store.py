@@ -463,8 +463,7 @@ class ClassStore:
             self._require_open(tx, code, now)
             stopped = tx.rows("DELETE FROM shown_images WHERE class_code = :code RETURNING class_code", code=code)
             if stopped:
-                tx.rows("UPDATE classes SET shown_version = shown_version + 1, version = version + 1"
-                        " WHERE code = :code", code=code)
+                self._count(tx, code, now, "shown_version")
         return bool(stopped)
 
     def shown(self, code: str) -> ShownImage | None:
