@@ -35,7 +35,9 @@ def forward(model: keras.Model, images: tf.Tensor, capture: Iterable[str] = (),
     x = images
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D):
-            x = convolve(layer, x) + layer.bias if layer.use_bias else convolve(layer, x)
+            x = convolve(layer, x)
+            if layer.use_bias:
+                x = x + layer.bias
             x = (conv_activation or layer.activation)(x)
         elif isinstance(layer, keras.layers.MaxPooling2D):
             x = max_pool(layer, x)
