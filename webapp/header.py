@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from cnn.architecture import architecture_of
 from cnn.datasets import dataset_info
+from cnn.model_card import ModelCard
 from cnn.model_manager import ModelManager, ServedModel
 from cnn.model_store import ModelFileError
+
+
+def made(card: ModelCard) -> str:
+    """How the card's model was made: trained from scratch, or fine-tuned from another's."""
+    return "fine-tuned" if card.fine_tuned_from else "trained"
 
 
 def model_card(served: ServedModel) -> str:
@@ -18,13 +24,12 @@ def model_card(served: ServedModel) -> str:
                       f"Adam lr {recipe.learning_rate:g}" \
                       f"{' (cosine decay)' if recipe.lr_schedule == 'cosine' else ''}" \
                       f"{', augmented' if recipe.augment else ''}, seed {recipe.seed}"
-        trained = "fine-tuned" if card.fine_tuned_from else "trained"
-        lines.append(f"test accuracy **{card.test_accuracy:.2%}** on 10,000 unseen images · {trained} "
+        lines.append(f"test accuracy **{card.test_accuracy:.2%}** on 10,000 unseen images · {made(card)} "
                      f"{card.trained_at[:16].replace('T', ' ')} UTC on {card.train_images:,} images "
                      f"({recipe_text}, {card.training_seconds:.0f} s)")
         if card.fine_tuned_from:
             base = card.fine_tuned_from
-            lines.append(f"from the model trained {base.trained_at[:10]} on {base.train_images:,} images "
+            lines.append(f"from the model {made(base)} {base.trained_at[:10]} on {base.train_images:,} images "
                          f"(test accuracy {base.test_accuracy:.2%})")
     else:
         lines.append("no training record was saved with this model (e.g. a legacy .h5 file)")
