@@ -41,6 +41,14 @@ async def follow(news: ClassNews, received: list) -> None:
         received.append((time.monotonic(), message))
 
 
+def all_messages(news: ClassNews) -> list[str]:
+    """What a page following a class's wall is sent, until its stream ends."""
+    async def read() -> list[str]:
+        return [message async for message in news.stream("ABCDEF", WALL)]
+
+    return asyncio.run(read())
+
+
 async def until(condition, timeout: float) -> float:
     """Wait until ``condition()``; the time it became true."""
     deadline = time.monotonic() + timeout
@@ -81,22 +89,14 @@ def test_a_page_that_comes_while_the_store_is_away_is_told_to_come_back_soon():
     store = Store()
     store.away = True
     news = ClassNews(store.read, lambda code, version: {}, away=(psycopg.OperationalError,))
-
-    async def first() -> list[str]:
-        return [message async for message in news.stream("ABCDEF", WALL)]
-
-    assert asyncio.run(first()) == [f"retry: {class_events.AWAY_SECONDS * 2000:.0f}\n\n"]
+    assert all_messages(news) == [f"retry: {class_events.AWAY_SECONDS * 2000:.0f}\n\n"]
     assert not news.watchers
 
 
 def test_a_bug_is_not_taken_for_a_database_away():
     news = ClassNews(lambda code: 1 / 0, lambda code, version: {}, away=(psycopg.OperationalError,))
-
-    async def first() -> list[str]:
-        return [message async for message in news.stream("ABCDEF", WALL)]
-
     with pytest.raises(ZeroDivisionError):
-        asyncio.run(first())
+        all_messages(news)
 
 
 def test_postgresql_restarted_mid_class_the_wall_hears_the_drawings_sent_after(tmp_path, offline_data_dir):
@@ -134,7 +134,8 @@ async def restart_mid_class(url: str, cluster) -> None:
         acknowledged = time.monotonic()
         arrived = await until(lambda: len(received) == 3, NEWS_SECONDS + 2)
         assert received[2][1]["version"] == received[1][1]["version"] + 1 and not wall.done()
-        print(f"after the restart: a send on the wall's stream {arrived - acknowledged:.2f} s after it was acknowledged")
+        print(f"after the restart: a send on the wall's stream {arrived - acknowledged:.2f} s after it was "
+              "acknowledged")
         assert arrived - acknowledged < NEWS_SECONDS
         wall.cancel()
 
