@@ -6,8 +6,8 @@
 Prints each method's time on one image and on a batch of 100 (p50/p90) with the peak resident
 memory of the batch, all twelve on one image together (target: 150 ms or less), each method against
 itself with TensorFlow's own backward passes (as before issue 18: built in this process and timed in
-turns; the target: nothing slower), with what max-pool's rule for ties costs alone, and the completeness error of Integrated Gradients per baseline
-on 100 test images of each dataset.
+turns; the target: nothing slower), with what max-pool's rule for ties costs alone, and the completeness
+error of Integrated Gradients per baseline on 100 test images of each dataset.
 
 ``--batch-invariance`` counts instead, per method and dataset, the test images whose map explained
 alone differs from their map explained in a batch of 100 (target: none), and the images whose map
@@ -113,11 +113,13 @@ def backward_pass_cost(model, images: np.ndarray, methods: dict[str, Attribution
         cells = []
         for kind, count, call in (("one image", ONE_IMAGE_REPEATS, lambda m, i: m.explain(images[i % BATCH])),
                                   ("batch", TURNS, lambda m, i: m.explain(images))):
-            times = [[cpu_ms(lambda: call(m, i)) for m in (method, before[name], rule_alone[name])] for i in range(count)]
+            times = [[cpu_ms(lambda: call(m, i)) for m in (method, before[name], rule_alone[name])]
+                     for i in range(count)]
             now, then, rule = (statistics.median(t[k] for t in times) for k in range(3))
             ratio = statistics.median(t[0] / t[1] for t in times)
             rule_ratio = statistics.median(t[2] / t[1] for t in times)
-            cells.append(f"{kind} {now:7.1f} ms vs {then:7.1f} ({ratio:.2f}x; rule alone {rule:7.1f}, {rule_ratio:.2f}x)")
+            cells.append(f"{kind} {now:7.1f} ms vs {then:7.1f} ({ratio:.2f}x; "
+                         f"rule alone {rule:7.1f}, {rule_ratio:.2f}x)")
         print(f"  {name:22s} " + "   ".join(cells), flush=True)
 
 

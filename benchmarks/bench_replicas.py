@@ -251,8 +251,8 @@ def main() -> None:
             if args.replica_cores:
                 for count, one in zip((1, 2), deployed):
                     for replica in one.replicas:
-                        stack.enter_context(cpu_quota(f"bench-{count}-{replica.name}", process_tree(replica.process.pid),
-                                                      args.replica_cores))
+                        stack.enter_context(cpu_quota(f"bench-{count}-{replica.name}",
+                                                      process_tree(replica.process.pid), args.replica_cores))
             with chromium() as browser:
                 visits = [record_visits(browser, one.url)[0] for one in deployed]
             for one, visit in zip(deployed, visits):

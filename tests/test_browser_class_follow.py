@@ -6,9 +6,10 @@ The instructor shows everyone a drawing from the wall (HiResCAM, a chosen target
 to it within 2 s of the click, with the right image, target and method, and its own network's views equal the
 Python model's for that image. A student steps back to their own drawing and rejoins; a page opened afterwards
 lands on what is shown; the instructor shows a photo-like picture of a digit they upload (and a file that is no
-picture is refused in words, showing nothing); the wall's button stops it. The wall's table reads the class's digits with the served
-model, digit by digit, beside MNIST's test digits. A student's page, without the token, cannot show anything
-(through the API and by the events' index). Screenshots go to $SCREENSHOT_DIR (default: a pytest folder).
+picture is refused in words, showing nothing); the wall's button stops it. The wall's table reads the class's
+digits with the served model, digit by digit, beside MNIST's test digits. A student's page, without the token,
+cannot show anything (through the API and by the events' index). Screenshots go to $SCREENSHOT_DIR (default: a
+pytest folder).
 """
 from __future__ import annotations
 

@@ -148,7 +148,8 @@ def test_students_on_both_replicas_fill_one_wall_and_what_is_shown_reaches_both(
                 arrived, message = await news[other].next(NEWS_SECONDS + 1)
                 while message["version"] < len(digits) + extra:  # news of the sends before, still on its way
                     arrived, message = await news[other].next(NEWS_SECONDS + 1)
-                assert arrived - acknowledged < NEWS_SECONDS, f"the news reached {other} after {arrived - acknowledged:.2f} s"
+                assert arrived - acknowledged < NEWS_SECONDS, \
+                    f"the news reached {other} after {arrived - acknowledged:.2f} s"
 
             image = digits[5][0]  # "show everyone", from the instructor's page on one replica: pages on both see it
             assert (await pages[0].run(events["class_show"], [code, token, image, 4, "LayerCAM"]))[0] == {"shown": 1}
@@ -156,7 +157,8 @@ def test_students_on_both_replicas_fill_one_wall_and_what_is_shown_reaches_both(
             for replica, stream in shown.items():
                 arrived, message = await stream.next(NEWS_SECONDS + 1)
                 assert message["shown"] == 1 and np.array_equal(np.float32(message["image"]), np.float32(image))
-                assert arrived - acknowledged < NEWS_SECONDS, f"the image reached {replica} after {arrived - acknowledged:.2f} s"
+                assert arrived - acknowledged < NEWS_SECONDS, \
+                    f"the image reached {replica} after {arrived - acknowledged:.2f} s"
         finally:
             await close_pages(pages, streams)
 
