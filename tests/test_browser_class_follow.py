@@ -24,7 +24,7 @@ from gradio_client.exceptions import AppError
 from cnn.preprocessing import image_to_mnist, load_upload
 from harness.app_server import raw_call
 from harness.batch_invariance import undecided
-from harness.browser import draw_digit, open_page, shoot
+from harness.browser import RequestLog, draw_digit, open_page, shoot
 from harness.classroom import KEY, class_server, event_index, page_digits
 from harness.strokes import DIGIT_STROKES
 
@@ -166,7 +166,8 @@ def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_
     wall.goto(opened["instructor_link"])
     expect(wall.locator(".cw-drawing")).to_have_count(6)
     check_per_digit_table(wall, page_digits(6, start=10), shipped_mnist)
-    students = [open_page(browser, f"{server}?class={code}", requests_made, PHONE if i in PHONES else DESKTOP,
+    asked_by_students = RequestLog()  # the students' pages' requests alone (the wall's are in requests_made)
+    students = [open_page(browser, f"{server}?class={code}", asked_by_students, PHONE if i in PHONES else DESKTOP,
                           LOAD_TIMEOUT, **({"has_touch": True, "is_mobile": True} if i in PHONES else {}))
                 for i in range(5)]
     for page in students:
@@ -218,7 +219,7 @@ def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_
     assert max(delays) <= SHOW_DELAY, delays
 
     # A page opened afterwards lands on what is shown.
-    late = open_page(browser, f"{server}?class={code}", requests_made, PHONE, LOAD_TIMEOUT, has_touch=True,
+    late = open_page(browser, f"{server}?class={code}", asked_by_students, PHONE, LOAD_TIMEOUT, has_touch=True,
                      is_mobile=True)
     wait_for_shown(late, 2)
     check_view(late, test_image, -1, "Grad-CAM", shipped_mnist)
@@ -228,6 +229,7 @@ def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_
 
     # A picture the instructor uploads, LayerCAM for class 7: read as the Grad-CAM tab reads an upload.
     picture = paper_digit(tmp_path / "photo-of-a-seven.png")
+    asked_before = len(asked_by_students.urls)
     pressed = show(wall, "an upload", "7", "LayerCAM", upload=picture)
     delays = reached_everyone(students, 3, pressed)
     uploaded = image_to_mnist(load_upload(picture))
@@ -235,6 +237,8 @@ def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_
         check_view(page, uploaded, 7, "LayerCAM", shipped_mnist)
         expect(page.locator(BAR)).to_contain_text("a picture the instructor uploaded")
     assert max(delays) <= SHOW_DELAY, delays
+    asked = asked_by_students.urls[asked_before:]
+    assert asked == [], f"the pages heard the image on their open stream and explained it themselves: {asked}"
     shoot(wall, screens, "follow-instructor-upload")
     # A file that is no picture: refused in words on the instructor's page, and nothing new is shown.
     not_a_picture = tmp_path / "notes.png"
@@ -262,3 +266,4 @@ def test_the_class_follows_the_instructor_in_chromium(server, browser, requests_
         expect(page.locator(BAR)).to_be_hidden()
     assert students[1].evaluate("() => window.cnnDemo.onScreen.source") == "drawing"
     expect(wall.locator(".cw-showing")).to_be_hidden()
+    assert not requests_made.foreign() and not asked_by_students.foreign(), "nothing but the app is asked"
